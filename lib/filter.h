@@ -1,0 +1,47 @@
+/* filter.h - the loop every filter tool runs: read, select, forward, consume */
+#ifndef SB_FILTER_H
+#define SB_FILTER_H
+
+#include <jv.h>
+
+#include "input.h"
+#include "opts.h"
+#include "where.h"
+
+/*
+ * What a tool consumes and what it does with each such record. Records of
+ * other types are forwarded unchanged and in order; with pass, consumed
+ * records are forwarded too, before the tool sees them.
+ */
+struct sb_filter {
+	const char *const *consumes; /* record types, NULL-terminated */
+	int pass;
+	/* Takes ownership of rec; in names the line it came from. */
+	void (*record)(void *ctx, jv rec, struct sb_input *in);
+	void *ctx;
+};
+
+/* Per-run state of the loop; sb_filter_begin fills it. */
+struct sb_run {
+	const struct sb_common *common;
+	struct sb_input in;
+	sb_where *where;
+};
+
+/* Compile --where, set up output, input and the progress line. */
+void sb_filter_begin(struct sb_run *run, const struct sb_common *c);
+
+/* Read every input record and dispatch it. */
+void sb_filter_loop(struct sb_run *run, const struct sb_filter *f);
+
+/* Does rec (borrowed) belong to the --tenant in force (always, without one)? */
+int sb_tenant_matches(const struct sb_common *c, jv rec);
+
+/*
+ * End the run: clear the progress line, report rejected lines, flush and
+ * close stdout. Returns the exit status: 0, or 5 when an input could not
+ * be read or the output could not be written.
+ */
+int sb_filter_end(struct sb_run *run);
+
+#endif

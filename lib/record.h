@@ -1,0 +1,24 @@
+/* record.h - reading fields of records without tripping libjq's ownership rules */
+#ifndef SB_RECORD_H
+#define SB_RECORD_H
+
+#include <jv.h>
+
+/*
+ * All take the record borrowed (it is not consumed) and a key; a missing
+ * field or one of the wrong kind is "absent".
+ */
+
+/* The string field copied into new memory, or NULL when absent. */
+char *sb_rec_string(jv rec, const char *key);
+
+/* 1 and the number when the field is a finite number, else 0. */
+int sb_rec_number(jv rec, const char *key, double *out);
+
+/* 1 and epoch seconds when the field is an RFC 3339 string or an epoch number. */
+int sb_rec_time(jv rec, const char *key, double *out);
+
+/* The field's value (owned by the caller), or null when absent. */
+jv sb_rec_get(jv rec, const char *key);
+
+#endif
