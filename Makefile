@@ -34,7 +34,7 @@ LIBSRC     = $(wildcard lib/*.c)
 LIBOBJ     = $(patsubst lib/%.c,$(OBJDIR)/lib/%.o,$(LIBSRC))
 LIBA       = $(OBJDIR)/libsb.a
 BINS       = $(addprefix bin/,$(TOOLS))
-UNIT       = bin/sb-unit-tests
+UNIT       = build/sb-unit-tests
 MANPAGES   = $(wildcard man/*.1 man/*.7)
 
 .PHONY: all deps check test demo bench install uninstall clean
@@ -56,7 +56,9 @@ $(LIBA): $(LIBOBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-bin/%: $(OBJDIR)/cmd/%.o $(LIBA) $(OBJDIR)/.mode
+# Static pattern rules: the objects are named targets, never intermediate
+# files that make might consider unneeded when bin/ is newer than sources.
+$(BINS): bin/%: $(OBJDIR)/cmd/%.o $(LIBA) $(OBJDIR)/.mode
 	@mkdir -p bin
 	$(CC) $(SB_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(SB_LIBS)
 
@@ -106,5 +108,4 @@ uninstall:
 clean:
 	rm -rf build bin
 
-.SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

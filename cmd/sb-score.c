@@ -54,12 +54,12 @@ struct settings {
 /* All insights about one tenant, component and metric or pattern. */
 struct group {
 	char *tenant, *component, *subject;
-	int subject_is_pattern;
+	int subject_type;  /* 'm' metric, 'p' pattern, 'k' neither: the subject is the kind */
 	long order;        /* first appearance, for stable ranks */
 	char **ids;
 	size_t nids, capids;
-	unsigned kinds;    /* bit i: kinds[i]; bit NKINDS: another kind */
-	char *other_kind;
+	unsigned kinds;    /* bit i: kinds[i] */
+	char *other_kinds; /* kinds sb-score does not know, comma-separated */
 	int severity, risk;
 	double gain, users, frequency, impact;
 	double last_ts;
@@ -138,7 +138,7 @@ static double users_of(jv insight, jv evidence, double fallback)
 	return fallback;
 }
 
-/* The insight's window in seconds: window bounds, else first and last seen; 0 when unknown. */
+/* The insight's window in seconds: window bounds, else first and last seen; -1 when unknown. */
 static double window_of(jv evidence)
 {
 	double a, b;
@@ -147,7 +147,7 @@ static double window_of(jv evidence)
 		return b - a;
 	if (sb_rec_time(evidence, "first_seen", &a) && sb_rec_time(evidence, "last_seen", &b) && b >= a)
 		return b - a;
-	return 0;
+	return -1;
 }
 
 /* frequency: the insight's own, else occurrences per hour over its window, else 1. */
@@ -159,8 +159,9 @@ static double frequency_of(jv insight, jv evidence)
 		return f;
 	if (sb_rec_number(evidence, "count", &count) && count >= 0) {
 		window = window_of(evidence);
-		if (window <= 0)
+		if (window < 0)
 			return count; /* no window: take the count as one hour's */
+		/* A burst inside one minute is a rate per minute, not an infinite one. */
 		return count / (fmax(window, 60) / 3600);
 	}
 	return 1;
@@ -210,16 +211,30 @@ static int configured_shared(const struct settings *s, const char *component)
 	return yes;
 }
 
-static struct group *group_for(struct scorer *sc, const char *tenant, const char *component,
-			       const char *subject, int is_pattern)
+/*
+ * The group key: a byte telling "no tenant" from an empty tenant name, the
+ * tenant, the component, the subject type and the subject, NUL-separated.
+ */
+static char *group_key(const char *tenant, const char *component, int subject_type, const char *subject,
+		       size_t *len)
 {
 	size_t tl = tenant ? strlen(tenant) : 0, cl = strlen(component), sl = strlen(subject);
-	/* A leading byte tells "no tenant" from an empty tenant name. */
-	size_t len = 1 + tl + 1 + cl + 1 + sl;
-	char *key = sb_malloc(len + 1);
+	char *key;
+
+	*len = 1 + tl + 1 + cl + 1 + 1 + sl;
+	key = sb_malloc(*len + 1);
+	snprintf(key, *len + 1, "%c%s%c%s%c%c%s", tenant ? 't' : '-', tenant ? tenant : "", 0, component, 0,
+		 subject_type, subject);
+	return key;
+}
+
+static struct group *group_for(struct scorer *sc, const char *tenant, const char *component,
+			       const char *subject, int subject_type)
+{
+	size_t len;
+	char *key = group_key(tenant, component, subject_type, subject, &len);
 	struct group *g;
 
-	snprintf(key, len + 1, "%c%s%c%s%c%s", tenant ? 't' : '-', tenant ? tenant : "", 0, component, 0, subject);
 	if ((g = sb_strmap_get(sc->groups, key, len))) {
 		free(key);
 		return g;
@@ -228,7 +243,7 @@ static struct group *group_for(struct scorer *sc, const char *tenant, const char
 	g->tenant = tenant ? sb_strdup(tenant) : NULL;
 	g->component = sb_strdup(component);
 	g->subject = sb_strdup(subject);
-	g->subject_is_pattern = is_pattern;
+	g->subject_type = subject_type;
 	g->order = (long)sc->n;
 	g->summary_severity = -1;
 	sb_strmap_put(sc->groups, key, len, g);
@@ -261,7 +276,7 @@ static char *insight_id(jv insight, const struct sb_input *in)
 
 struct fields {
 	char *kind, *severity, *component, *tenant, *subject, *summary;
-	int subject_is_pattern;
+	int subject_type;
 };
 
 static void free_fields(struct fields *f)
@@ -283,9 +298,10 @@ static int read_fields(jv insight, struct sb_input *in, struct fields *f)
 	f->component = sb_rec_string(insight, "component");
 	f->tenant = sb_rec_string(insight, "tenant");
 	f->summary = sb_rec_string(insight, "summary");
+	f->subject_type = 'm';
 	if ((f->subject = sb_rec_string(insight, "metric")) == NULL) {
 		f->subject = sb_rec_string(insight, "pattern");
-		f->subject_is_pattern = f->subject != NULL;
+		f->subject_type = 'p';
 	}
 	if (!f->kind)
 		sb_input_reject(in, "insight has no \"kind\" string");
@@ -294,12 +310,26 @@ static int read_fields(jv insight, struct sb_input *in, struct fields *f)
 	else if (!f->component || !*f->component)
 		sb_input_reject(in, "insight has no \"component\" string");
 	else {
-		if (!f->subject)
-			f->subject = sb_strdup(f->kind); /* e.g. an alarm: one opportunity per kind */
+		if (!f->subject) { /* e.g. an alarm: one opportunity per component and kind */
+			f->subject = sb_strdup(f->kind);
+			f->subject_type = 'k';
+		}
 		return 0;
 	}
 	free_fields(f);
 	return -1;
+}
+
+static void add_other_kind(struct group *g, const char *kind)
+{
+	size_t n = strlen(kind);
+	char *old = g->other_kinds;
+
+	for (const char *p = old; p && *p; p += strcspn(p, ","), p += *p == ',')
+		if (strncmp(p, kind, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return;
+	g->other_kinds = old ? sb_asprintf("%s,%s", old, kind) : sb_strdup(kind);
+	free(old);
 }
 
 static void merge_into(struct group *g, const struct fields *f, jv insight, const struct settings *s)
@@ -318,8 +348,8 @@ static void merge_into(struct group *g, const struct fields *f, jv insight, cons
 	g->risk = risk > g->risk ? risk : g->risk;
 	if (k >= 0)
 		g->kinds |= 1u << k;
-	else if (!g->other_kind)
-		g->other_kind = sb_strdup(f->kind);
+	else
+		add_other_kind(g, f->kind);
 	if (f->summary && sev > g->summary_severity) {
 		free(g->summary);
 		g->summary = sb_strdup(f->summary);
@@ -332,27 +362,30 @@ static void merge_into(struct group *g, const struct fields *f, jv insight, cons
 	jv_free(evidence);
 }
 
-static void score_insight(void *ctx, jv insight, struct sb_input *in)
+static int score_insight(void *ctx, jv insight, struct sb_input *in)
 {
 	struct scorer *sc = ctx;
 	struct fields f;
 
-	if (read_fields(insight, in, &f) == 0) {
-		char *id = insight_id(insight, in);
-		size_t idlen = strlen(id);
-		note_tenant(sc, f.component, f.tenant);
-		/* The same insight read twice (a re-run's output, say) counts once. */
-		if (sb_strmap_get(sc->seen_ids, id, idlen)) {
-			free(id);
-		} else {
-			struct group *g = group_for(sc, f.tenant, f.component, f.subject, f.subject_is_pattern);
-			sb_strmap_put(sc->seen_ids, id, idlen, g);
-			add_id(g, id);
-			merge_into(g, &f, insight, sc->set);
-		}
-		free_fields(&f);
+	if (read_fields(insight, in, &f) < 0) {
+		jv_free(insight);
+		return -1;
 	}
+	char *id = insight_id(insight, in);
+	size_t idlen = strlen(id);
+	/* The same insight read twice (a re-run's output, say) counts once. */
+	if (sb_strmap_get(sc->seen_ids, id, idlen)) {
+		free(id);
+	} else {
+		struct group *g = group_for(sc, f.tenant, f.component, f.subject, f.subject_type);
+		note_tenant(sc, f.component, f.tenant);
+		sb_strmap_put(sc->seen_ids, id, idlen, g);
+		add_id(g, id);
+		merge_into(g, &f, insight, sc->set);
+	}
+	free_fields(&f);
 	jv_free(insight);
+	return 0;
 }
 
 static int compare_ids(const void *a, const void *b)
@@ -366,7 +399,9 @@ static void opportunity_id(const struct group *g, char out[SB_ID_LEN + 1])
 	char **sorted = sb_malloc(g->nids * sizeof *sorted);
 	char hex[SB_SHA256_HEX];
 	sb_sha256 *h = sb_sha256_new();
-	const char *head[] = {"opportunity", g->tenant ? g->tenant : "", g->component, g->subject};
+	const char type[2] = {(char)g->subject_type, 0};
+	const char *head[] = {"opportunity", g->tenant ? "t" : "-", g->tenant ? g->tenant : "", g->component,
+			      type, g->subject};
 
 	memcpy(sorted, g->ids, g->nids * sizeof *sorted);
 	qsort(sorted, g->nids, sizeof *sorted, compare_ids);
@@ -387,9 +422,21 @@ static jv kinds_array(const struct group *g)
 	for (size_t i = 0; i < NKINDS; i++)
 		if (g->kinds & (1u << i))
 			a = jv_array_append(a, jv_string(kinds[i].name));
-	if (g->other_kind)
-		a = jv_array_append(a, jv_string(g->other_kind));
+	for (const char *p = g->other_kinds; p && *p; p += strcspn(p, ","), p += *p == ',')
+		a = jv_array_append(a, jv_string_sized(p, (int)strcspn(p, ",")));
 	return a;
+}
+
+/* Bytes of s that hold at most max bytes without splitting a UTF-8 character. */
+static int utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return (int)n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return (int)max;
 }
 
 static char *title_of(const struct group *g)
@@ -400,14 +447,19 @@ static char *title_of(const struct group *g)
 	for (size_t i = 0; i < NKINDS; i++)
 		if (g->kinds & (1u << i))
 			n += (size_t)snprintf(kindlist + n, sizeof kindlist - n, "%s%s", n ? " and " : "", kinds[i].name);
-	if (g->other_kind && n < sizeof kindlist)
-		snprintf(kindlist + n, sizeof kindlist - n, "%s%s", n ? " and " : "", g->other_kind);
+	for (const char *p = g->other_kinds; p && *p && n < sizeof kindlist; p += strcspn(p, ","), p += *p == ',')
+		n += (size_t)snprintf(kindlist + n, sizeof kindlist - n, "%s%.*s", n ? " and " : "",
+				      (int)strcspn(p, ","), p);
 	for (char *p = kindlist; *p; p++)
 		if (*p == '_')
 			*p = ' ';
-	if (g->subject_is_pattern)
-		return sb_asprintf("Fix %s \"%.60s%s\" in %s", kindlist, g->subject,
-				   strlen(g->subject) > 60 ? "..." : "", g->component);
+	if (g->subject_type == 'p') {
+		int cut = utf8_prefix(g->subject, 60);
+		return sb_asprintf("Fix %s \"%.*s%s\" in %s", kindlist, cut, g->subject,
+				   g->subject[cut] ? "..." : "", g->component);
+	}
+	if (g->subject_type == 'k')
+		return sb_asprintf("Fix %s in %s", kindlist, g->component);
 	return sb_asprintf("Fix %s of %s in %s", kindlist, g->subject, g->component);
 }
 
@@ -428,7 +480,8 @@ static jv opportunity_record(const struct group *g, long rank)
 	if (g->tenant)
 		o = jv_object_set(o, jv_string("tenant"), jv_string(g->tenant));
 	o = jv_object_set(o, jv_string("component"), jv_string(g->component));
-	o = jv_object_set(o, jv_string(g->subject_is_pattern ? "pattern" : "metric"), jv_string(g->subject));
+	if (g->subject_type != 'k')
+		o = jv_object_set(o, jv_string(g->subject_type == 'p' ? "pattern" : "metric"), jv_string(g->subject));
 	o = jv_object_set(o, jv_string("kinds"), kinds_array(g));
 	o = jv_object_set(o, jv_string("severity"), jv_string(severities[g->severity]));
 	o = jv_object_set(o, jv_string("scope"), jv_string(g->scope_system ? "system" : "tenant"));
@@ -476,7 +529,8 @@ static void emit_opportunities(struct scorer *sc, int verbose)
 
 	for (size_t i = 0; i < sc->n; i++)
 		finish_group(sc, sc->list[i]);
-	qsort(sc->list, sc->n, sizeof *sc->list, by_impact);
+	if (sc->n) /* qsort must not be given the NULL of an empty list */
+		qsort(sc->list, sc->n, sizeof *sc->list, by_impact);
 	for (size_t i = 0; i < sc->n; i++) {
 		if (sc->list[i]->risk_final > sc->set->risk || (sc->set->max && rank >= sc->set->max)) {
 			dropped++;
@@ -510,7 +564,7 @@ static void free_scorer(struct scorer *sc)
 		free(g->tenant);
 		free(g->component);
 		free(g->subject);
-		free(g->other_kind);
+		free(g->other_kinds);
 		free(g->summary);
 		free(g);
 	}

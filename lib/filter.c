@@ -69,9 +69,8 @@ void sb_filter_loop(struct sb_run *run, const struct sb_filter *f)
 			jv_free(rec);
 			continue;
 		}
-		if (f->pass)
+		if (f->record(f->ctx, rec, in) == 0 && f->pass)
 			sb_output_raw(in->line, in->len);
-		f->record(f->ctx, rec, in);
 	}
 }
 

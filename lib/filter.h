@@ -11,13 +11,16 @@
 /*
  * What a tool consumes and what it does with each such record. Records of
  * other types are forwarded unchanged and in order; with pass, consumed
- * records are forwarded too, before the tool sees them.
+ * records the tool accepted are forwarded too, right after it read them.
  */
 struct sb_filter {
 	const char *const *consumes; /* record types, NULL-terminated */
 	int pass;
-	/* Takes ownership of rec; in names the line it came from. */
-	void (*record)(void *ctx, jv rec, struct sb_input *in);
+	/*
+	 * Takes ownership of rec; in names the line it came from. Returns 0,
+	 * or -1 when the record was rejected (sb_input_reject).
+	 */
+	int (*record)(void *ctx, jv rec, struct sb_input *in);
 	void *ctx;
 };
 

@@ -37,6 +37,26 @@ static const struct sb_option common_options[] = {
 
 static const char *tool_name = "sb";
 
+struct occurrence {
+	const struct sb_option *opt;
+	const char *arg;
+};
+
+/* The parse tables; --help, --version and usage errors free them before exiting. */
+static const struct sb_option **table;
+static struct option *getopt_options;
+static struct occurrence *occ;
+
+static void release_tables(void)
+{
+	free(table);
+	free(getopt_options);
+	free(occ);
+	table = NULL;
+	getopt_options = NULL;
+	occ = NULL;
+}
+
 _Noreturn void sb_usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -46,6 +66,7 @@ _Noreturn void sb_usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", tool_name);
+	release_tables();
 	exit(SB_EXIT_USAGE);
 }
 
@@ -55,6 +76,7 @@ static _Noreturn void usage_hint(const char *origin)
 	if (origin[0] != '-')
 		fprintf(stderr, "%s: the value came from %s\n", sb_progname, origin);
 	fprintf(stderr, "Try '%s --help' for more information.\n", tool_name);
+	release_tables();
 	exit(SB_EXIT_USAGE);
 }
 
@@ -226,11 +248,6 @@ static void apply_defaults(const struct sb_tool_spec *spec, struct sb_common *c,
 	free(origin);
 }
 
-struct occurrence {
-	const struct sb_option *opt;
-	const char *arg;
-};
-
 static struct option *getopt_table(const struct sb_option **all, int n, char *shorts)
 {
 	struct option *lo = sb_calloc((size_t)n + 1, sizeof *lo);
@@ -264,11 +281,12 @@ static char *config_values[64];
 void sb_opts_parse(const struct sb_tool_spec *spec, int argc, char **argv, struct sb_common *c)
 {
 	int n, ch, nocc = 0, stored = 0;
-	const struct sb_option **all = merged_table(spec, &n);
 	char shorts[256];
-	struct option *lo = getopt_table(all, n, shorts);
-	struct occurrence *occ = sb_calloc((size_t)argc + 1, sizeof *occ);
+	const struct sb_option **all = table = merged_table(spec, &n);
+	struct option *lo = getopt_options = getopt_table(all, n, shorts);
 	const char *config_arg = NULL;
+
+	occ = sb_calloc((size_t)argc + 1, sizeof *occ);
 
 	memset(c, 0, sizeof *c);
 	c->tool = spec->name;
@@ -276,19 +294,23 @@ void sb_opts_parse(const struct sb_tool_spec *spec, int argc, char **argv, struc
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
 		int i = ch >= 256 ? ch - 256 : index_of_short(all, n, ch);
+		if (ch == ':')
+			sb_usage_error("option '%s' needs an argument", argv[optind - 1]);
+		if (ch == '?' && optopt >= 256)
+			sb_usage_error("option '--%s' takes no argument", all[optopt - 256]->name);
 		if (ch == '?' || i < 0) {
 			if (optopt)
 				sb_usage_error("unknown option '-%c'", optopt);
 			sb_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
-		if (ch == ':')
-			sb_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		if (is_common(all[i]) && all[i]->id == OPT_HELP) {
 			sb_opts_help(spec);
+			release_tables();
 			exit(fflush(stdout) == 0 ? 0 : SB_EXIT_IO);
 		}
 		if (is_common(all[i]) && all[i]->id == OPT_VERSION) {
 			printf("%s (sb) %s\n", spec->name, SB_VERSION);
+			release_tables();
 			exit(fflush(stdout) == 0 ? 0 : SB_EXIT_IO);
 		}
 		if (is_common(all[i]) && all[i]->id == OPT_CONFIG)
@@ -311,9 +333,7 @@ void sb_opts_parse(const struct sb_tool_spec *spec, int argc, char **argv, struc
 	}
 	c->files = argv + optind;
 	c->nfiles = argc - optind;
-	free(occ);
-	free(lo);
-	free(all);
+	release_tables();
 }
 
 void sb_opts_free(struct sb_common *c)

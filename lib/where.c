@@ -18,8 +18,17 @@ static void collect_message(void *data, jv msg)
 	sb_where *w = data;
 	size_t n = strlen(w->messages);
 
-	if (jv_get_kind(msg) == JV_KIND_STRING)
-		snprintf(w->messages + n, sizeof w->messages - n, "%s%s", n ? "; " : "", jv_string_value(msg));
+	const char *text = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "";
+
+	/* Keep jq's diagnosis on one line; its closing count adds nothing. */
+	if (strncmp(text, "jq: error: ", 11) == 0)
+		text += 11;
+	if (*text && !strstr(text, " compile error")) {
+		snprintf(w->messages + n, sizeof w->messages - n, "%s%s", n ? "; " : "", text);
+		for (char *p = w->messages + n; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+	}
 	jv_free(msg);
 }
 
