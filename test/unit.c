@@ -1,1 +1,292 @@
-int main(void) { return 0; }
+/* unit.c - tests of lib/ functions that no tool exposes directly yet.
+ * Usage: sb-unit-tests NAME (run from an empty scratch directory); exit 0 on success. */
+#include "audit.h"
+#include "config.h"
+#include "err.h"
+#include "fsutil.h"
+#include "hash.h"
+#include "opts.h"
+#include "state.h"
+#include "strmap.h"
+#include "timefmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); failures++; } } while (0)
+
+/* parse(text) must succeed and give want. */
+static void check_parse(const char *what, int (*parse)(const char *, double *), const char *text, double want)
+{
+	double got = -1;
+	int ok = parse(text, &got) == 0 && fabs(got - want) < 1e-6;
+
+	if (!ok)
+		fprintf(stderr, "%s '%s': got %.6f, want %.6f\n", what, text, got, want);
+	CHECK(ok);
+}
+
+static void check_time(const char *text, double want)
+{
+	check_parse("time", sb_time_parse, text, want);
+}
+
+static void test_time(void)
+{
+	char buf[SB_TIME_BUFSZ];
+	double t;
+
+	check_time("2026-11-24T02:00:00Z", 1795485600);
+	check_time("2026-11-24t02:00:00z", 1795485600);
+	check_time("2026-11-24 02:00:00Z", 1795485600);
+	check_time("2026-11-24T03:30:00+01:30", 1795485600);
+	check_time("2026-11-23T21:00:00-05:00", 1795485600);
+	check_time("2026-11-24T02:00:00.25Z", 1795485600.25);
+	check_time("1795485600", 1795485600);
+	check_time("1795485600.5", 1795485600.5);
+	check_time("2024-02-29T00:00:00Z", 1709164800);
+	CHECK(sb_time_parse("2023-02-29T00:00:00Z", &t) < 0);
+	CHECK(sb_time_parse("2026-13-01T00:00:00Z", &t) < 0);
+	CHECK(sb_time_parse("2026-11-24T02:00:00", &t) < 0);
+	CHECK(sb_time_parse("2026-11-24T25:00:00Z", &t) < 0);
+	CHECK(sb_time_parse("yesterday", &t) < 0);
+	CHECK(sb_time_parse("", &t) < 0);
+	CHECK(strcmp(sb_time_format(1795485600, buf), "2026-11-24T02:00:00Z") == 0);
+	CHECK(strcmp(sb_time_format(1795485600.25, buf), "2026-11-24T02:00:00.25Z") == 0);
+	CHECK(strcmp(sb_time_format(0, buf), "1970-01-01T00:00:00Z") == 0);
+	/* format and parse are inverses */
+	CHECK(sb_time_parse(sb_time_format(1795485600.125, buf), &t) == 0 && fabs(t - 1795485600.125) < 1e-6);
+}
+
+static void check_duration(const char *text, double want)
+{
+	check_parse("duration", sb_duration_parse, text, want);
+}
+
+static void test_duration(void)
+{
+	char buf[32];
+	double d;
+
+	check_duration("90s", 90);
+	check_duration("5m", 300);
+	check_duration("1h", 3600);
+	check_duration("7d", 604800);
+	check_duration("2w", 1209600);
+	check_duration("1h30m", 5400);
+	check_duration("250ms", 0.25);
+	check_duration("1.5h", 5400);
+	check_duration("42", 42);
+	CHECK(sb_duration_parse("", &d) < 0);
+	CHECK(sb_duration_parse("5x", &d) < 0);
+	CHECK(sb_duration_parse("-5m", &d) < 0);
+	CHECK(sb_duration_parse("m", &d) < 0);
+	CHECK(sb_duration_parse("5m3", &d) < 0);
+	CHECK(strcmp(sb_duration_format(90, buf, sizeof buf), "1m30s") == 0);
+	CHECK(strcmp(sb_duration_format(86400 + 3600, buf, sizeof buf), "1d1h") == 0);
+	CHECK(strcmp(sb_duration_format(0, buf, sizeof buf), "0s") == 0);
+}
+
+static void test_hash(void)
+{
+	char hex[SB_SHA256_HEX], id1[SB_ID_LEN + 1], id2[SB_ID_LEN + 1];
+	FILE *f;
+
+	sb_sha256_hex("abc", 3, hex);
+	CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+	f = fopen("abc.txt", "w");
+	fputs("abc", f);
+	fclose(f);
+	CHECK(sb_sha256_file("abc.txt", hex) == 0);
+	CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+	CHECK(sb_sha256_file("missing.txt", hex) < 0);
+	sb_content_id(id1, "ab", "c", NULL);
+	sb_content_id(id2, "a", "bc", NULL);
+	CHECK(strlen(id1) == SB_ID_LEN && strcmp(id1, id2) != 0);
+	sb_content_id(id2, "ab", "c", NULL);
+	CHECK(strcmp(id1, id2) == 0);
+}
+
+static void test_atomic(void)
+{
+	struct stat st;
+	size_t len;
+	char *text;
+	DIR *d;
+	struct dirent *e;
+	int entries = 0;
+
+	CHECK(sb_mkdirs("a/b/c", 0700) == 0);
+	CHECK(sb_mkdirs("a/b/c", 0700) == 0);
+	CHECK(stat("a/b", &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+	CHECK(sb_write_atomic("a/b/c/f.json", "one\n", 4, 0600) == 0);
+	CHECK(sb_write_atomic("a/b/c/f.json", "two\n", 4, 0640) == 0);
+	text = sb_read_file("a/b/c/f.json", &len);
+	CHECK(text && len == 4 && strcmp(text, "two\n") == 0);
+	free(text);
+	CHECK(stat("a/b/c/f.json", &st) == 0 && (st.st_mode & 0777) == (0640 & ~(unsigned)umask(022)));
+	/* no temporary file is left behind */
+	d = opendir("a/b/c");
+	while ((e = readdir(d)))
+		entries += e->d_name[0] != '.';
+	closedir(d);
+	CHECK(entries == 1);
+	CHECK(sb_write_atomic("no/such/dir/f", "x", 1, 0600) < 0);
+}
+
+/* Many processes append concurrently; every line must arrive whole. */
+static void test_append(void)
+{
+	enum { PROCS = 8, LINES = 200 };
+	char line[600], got[2048];
+	FILE *f;
+	int count = 0, good = 1;
+
+	for (int p = 0; p < PROCS; p++) {
+		if (fork() == 0) {
+			memset(line, 'a' + p, sizeof line);
+			line[sizeof line - 1] = '\n';
+			for (int i = 0; i < LINES; i++)
+				if (sb_append_locked("journal.ndjson", line, sizeof line, 0) < 0)
+					_exit(1);
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < PROCS; p++) {
+		int st;
+		wait(&st);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	f = fopen("journal.ndjson", "r");
+	while (fgets(got, sizeof got, f)) {
+		count++;
+		for (size_t i = 1; i < sizeof line - 1; i++)
+			good &= got[i] == got[0];
+		good &= strlen(got) == sizeof line && got[sizeof line - 1] == '\n';
+	}
+	fclose(f);
+	CHECK(count == PROCS * LINES);
+	CHECK(good);
+}
+
+static jv entry(const char *action)
+{
+	return jv_object_set(jv_object(), jv_string("action"), jv_string(action));
+}
+
+static void test_audit(void)
+{
+	FILE *f;
+	char *text, *second;
+	size_t len;
+
+	setenv("SB_ACTOR", "tester", 1);
+	CHECK(sb_audit_append("audit.ndjson", entry("deploy")) == 0);
+	CHECK(sb_audit_append("audit.ndjson", entry("monitor")) == 0);
+	CHECK(sb_audit_append("audit.ndjson", entry("rollback")) == 0);
+	CHECK(sb_audit_verify("audit.ndjson") == 0);
+	text = sb_read_file("audit.ndjson", &len);
+	CHECK(strstr(text, "\"prev\":\"" SB_AUDIT_GENESIS "\"") != NULL);
+	CHECK(strstr(text, "\"actor\":\"tester\"") != NULL);
+	/* Edit the second line: the third no longer chains to it. */
+	second = strstr(text, "monitor");
+	memcpy(second, "MONITOR", 7);
+	f = fopen("audit.ndjson", "w");
+	fwrite(text, 1, len, f);
+	fclose(f);
+	CHECK(sb_audit_verify("audit.ndjson") == 3);
+	/* Drop the first line: the new first line does not start the chain. */
+	f = fopen("audit.ndjson", "w");
+	fputs(strchr(text, '\n') + 1, f);
+	fclose(f);
+	CHECK(sb_audit_verify("audit.ndjson") == 1);
+	free(text);
+	CHECK(sb_audit_verify("missing.ndjson") == -1);
+}
+
+static void test_strmap(void)
+{
+	sb_strmap *m = sb_strmap_new();
+	char key[32];
+	static int values[10000];
+
+	for (int i = 0; i < 10000; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		sb_strmap_put(m, key, strlen(key), &values[i]);
+	}
+	CHECK(sb_strmap_count(m) == 10000);
+	for (int i = 0; i < 10000; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		CHECK(sb_strmap_get(m, key, strlen(key)) == &values[i]);
+	}
+	CHECK(sb_strmap_get(m, "absent", 6) == NULL);
+	sb_strmap_put(m, "a\0b", 3, &values[0]);
+	CHECK(sb_strmap_get(m, "a\0c", 3) == NULL);
+	CHECK(sb_strmap_get(m, "a\0b", 3) == &values[0]);
+	sb_strmap_free(m);
+}
+
+static void test_state(void)
+{
+	struct sb_common c = {0};
+	struct stat st;
+	char *p;
+
+	c.state_dir = "state/sb";
+	CHECK(strcmp(sb_state_dir(&c), "state/sb") == 0);
+	CHECK(stat("state/sb", &st) == 0 && (st.st_mode & 0777) == 0700);
+	p = sb_state_path(&c, "cursors/x.json");
+	CHECK(strcmp(p, "state/sb/cursors/x.json") == 0);
+	CHECK(stat("state/sb/cursors", &st) == 0 && (st.st_mode & 0777) == 0700);
+	free(p);
+}
+
+static void test_config(void)
+{
+	jv cfg = jv_parse("{\"score\":{\"max\":3},\"components\":{\"a\":{\"shared\":true}}}");
+	jv v = sb_config_get(cfg, "score.max");
+
+	CHECK(jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) == 3);
+	jv_free(v);
+	v = sb_config_get(cfg, "score.max.deeper");
+	CHECK(jv_get_kind(v) == JV_KIND_NULL);
+	jv_free(v);
+	v = sb_config_get(cfg, "nothing.here");
+	CHECK(jv_get_kind(v) == JV_KIND_NULL);
+	jv_free(v);
+	jv_free(cfg);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{"time", test_time}, {"duration", test_duration}, {"hash", test_hash}, {"atomic", test_atomic},
+	{"append", test_append}, {"audit", test_audit}, {"strmap", test_strmap}, {"state", test_state},
+	{"config", test_config},
+};
+
+int main(int argc, char **argv)
+{
+	sb_progname = "sb-unit-tests";
+	if (argc != 2) {
+		fprintf(stderr, "usage: sb-unit-tests NAME\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		if (strcmp(argv[1], tests[i].name) == 0) {
+			tests[i].fn();
+			return failures ? 1 : 0;
+		}
+	}
+	fprintf(stderr, "sb-unit-tests: no test '%s'\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+#
+# Shell completions: the bash, zsh and fish files name every tool and every
+# long option its --help shows, and the bash completion completes.
+
+setup() {
+	bats_load_library bats-support
+	bats_load_library bats-assert
+	ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	BASH_FILE=completions/bash/sb
+	ZSH_FILE=completions/zsh/_sb
+	BASH_COMPLETION=/usr/share/bash-completion/bash_completion
+}
+
+# tools: print the tools built in bin/, one a line.
+tools() {
+	local bin
+	for bin in "$BATS_TEST_DIRNAME"/../bin/sb-*; do
+		[[ -x $bin && ${bin##*/} != sb-unit-tests ]] && echo "${bin##*/}"
+	done
+}
+
+# long_options TOOL: print the long options in TOOL's --help, one a line.
+long_options() {
+	local help
+	help=$("$ROOT/bin/$1" --help) || return
+	grep -oE -- '--[a-z][a-z-]*' <<<"$help" | sort -u
+}
+
+# check_file FILE TOOL-PATTERN OPTION-PATTERN: check that FILE (relative to
+# the top directory) has TOOL-PATTERN for every tool, with `@' standing for
+# the tool's name, and OPTION-PATTERN for every long option of its --help,
+# with `@' standing for the option's name without its dashes (extended
+# regular expressions).  A FILE with `@' in it is one file for each tool.
+check_file() {
+	local tool option options file errors=() ntools=0
+	while read -r tool; do
+		((ntools++)) || true
+		file=${1//@/$tool}
+		if [[ ! -f $ROOT/$file ]]; then
+			errors+=("$tool: no completion file $file")
+			continue
+		fi
+		grep -qE -- "${2//@/$tool}" "$ROOT/$file" ||
+			errors+=("$tool: tool name missing from $file")
+		if ! options=$(long_options "$tool") || [[ -z $options ]]; then
+			errors+=("$tool: --help failed or shows no long option")
+			continue
+		fi
+		for option in $options; do
+			grep -qE -- "${3//@/${option#--}}" "$ROOT/$file" ||
+				errors+=("$tool: option $option missing from $file")
+		done
+	done < <(tools)
+	((ntools > 0)) || fail "no tools in bin/: run make first"
+	((${#errors[@]} == 0)) || fail "$(printf '%s\n' "${errors[@]}")"
+}
+
+# complete_bash LINE: run the bash completion for LINE, typed up to its
+# end, in a fresh bash with nothing else loaded; the output is COMPREPLY,
+# one a line.  LINE is split as bash splits it: `--risk=l' is `--risk',
+# `=' and `l'.
+complete_bash() {
+	run env -u BASH_ENV bash --norc --noprofile -c '
+		set -f
+		source "$1" || exit
+		line=$2 words=()
+		for w in $line; do
+			while [[ $w == *=* ]]; do
+				[[ -n ${w%%=*} ]] && words+=("${w%%=*}")
+				words+=("=")
+				w=${w#*=}
+			done
+			[[ -n $w ]] && words+=("$w")
+		done
+		[[ $line == *" " ]] && words+=("")
+		spec=$(complete -p "${words[0]}") || exit
+		fn=${spec##*-F } fn=${fn%% *}
+		COMP_WORDS=("${words[@]}") COMP_CWORD=$((${#words[@]} - 1))
+		COMP_LINE=$line COMP_POINT=${#line}
+		"$fn" "${words[0]}" "${words[COMP_CWORD]}" "${words[COMP_CWORD-1]}"
+		printf "%s\n" "${COMPREPLY[@]}"
+	' complete_bash "$ROOT/$BASH_FILE" "$1"
+}
+
+@test "completions: bash names every tool and its long options" {
+	check_file "$BASH_FILE" '^[^#]*[[:space:]]@([[:space:]]|$)' '--@([^a-z-]|$)'
+}
+
+@test "completions: zsh names every tool and its long options" {
+	check_file "$ZSH_FILE" '^#compdef( .*)? @( |$)' '--@([^a-z-]|$)'
+}
+
+@test "completions: fish names every tool and its long options" {
+	check_file 'completions/fish/@.fish' '^[^#]*[[:space:]]@([[:space:]]|$)' \
+		'(-l|--long-option)[[:space:]=]+@([^a-z-]|$)'
+}
+
+@test "completions: bash registers a function for every tool" {
+	local tool
+	while read -r tool; do
+		run env -u BASH_ENV bash --norc --noprofile -c \
+			'source "$1" && complete -p "$2"' sh "$ROOT/$BASH_FILE" "$tool"
+		assert_success
+		assert_output --regexp "^complete -F [^ ]+ $tool\$"
+	done < <(tools)
+}
+
+@test "completions: bash completes a long option" {
+	complete_bash "sb-score --ri"
+	assert_success
+	assert_output -- "--risk"
+}
+
+@test "completions: bash completes the short and long options after -" {
+	complete_bash "sb-score -"
+	assert_success
+	assert_line -- "-h"
+	assert_line -- "--help"
+	assert_line -- "--on-error"
+	assert_line -- "--users-default"
+}
+
+@test "completions: bash completes the values of --risk" {
+	complete_bash "sb-score --risk "
+	assert_success
+	assert_output $'low\nmedium\nhigh'
+	complete_bash "sb-score --risk=m"
+	assert_success
+	assert_output "medium"
+	complete_bash "sb-score --max 3 --risk h"
+	assert_success
+	assert_output "high"
+}
+
+@test "completions: bash completes the modes of --on-error" {
+	complete_bash "sb-score --on-error "
+	assert_success
+	assert_output $'warn\nfail\nquarantine='
+	complete_bash "sb-score --on-error=f"
+	assert_success
+	assert_output "fail"
+}
+
+@test "completions: bash completes files and directories" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir -p state
+	touch bad.ndjson
+	complete_bash "sb-score --on-error=quarantine=ba"
+	assert_success
+	assert_output "bad.ndjson"
+	complete_bash "sb-score --on-error quarantine=ba"
+	assert_success
+	assert_output "bad.ndjson"
+	complete_bash "sb-score --config "
+	assert_success
+	assert_line "bad.ndjson"
+	assert_line "state"
+	complete_bash "sb-score -S "
+	assert_success
+	assert_output "state"
+	complete_bash "sb-score --pass b"
+	assert_success
+	assert_output "bad.ndjson"
+	complete_bash "sb-score -- -"
+	assert_success
+	assert_output ""
+}
+
+@test "completions: bash offers nothing for free-text values" {
+	complete_bash "sb-score --tenant "
+	assert_success
+	assert_output ""
+	complete_bash "sb-score -w "
+	assert_success
+	assert_output ""
+}
+
+@test "completions: bash-completion loads the file by each tool's name" {
+	[[ -f $BASH_COMPLETION ]] ||
+		skip "bash-completion is not installed (Debian package bash-completion)"
+	local tool
+	mkdir -p "$BATS_TEST_TMPDIR/completions"
+	while read -r tool; do
+		cp "$ROOT/$BASH_FILE" "$BATS_TEST_TMPDIR/completions/$tool"
+	done < <(tools)
+	# As bash does on the first completion of a tool: call the default
+	# completion, bash-completion's loader, which sources the file of the
+	# tool's name and returns 124 to have the completion tried again.
+	while read -r tool; do
+		run env -u BASH_ENV BASH_COMPLETION_USER_DIR="$BATS_TEST_TMPDIR" \
+			bash --norc --noprofile -c '
+			source "$1" || exit
+			tool=$2
+			spec=$(complete -p -D) || exit
+			loader=${spec##*-F } loader=${loader%% *}
+			"$loader" "$tool" "" "$tool"
+			[[ $? == 124 ]] || { echo "$tool: the loader found no completion"; exit 1; }
+			spec=$(complete -p "$tool") || exit
+			fn=${spec##*-F } fn=${fn%% *}
+			COMP_WORDS=("$tool" --he) COMP_CWORD=1
+			COMP_LINE="$tool --he" COMP_POINT=${#COMP_LINE}
+			"$fn" "$tool" --he "$tool"
+			printf "%s\n" "${COMPREPLY[@]}"
+		' sh "$BASH_COMPLETION" "$tool" </dev/null
+		assert_success
+		assert_output -- "--help"
+	done < <(tools)
+}
+
+@test "completions: zsh file parses" {
+	command -v zsh >/dev/null || skip "zsh is not installed"
+	run zsh -n "$ROOT/$ZSH_FILE"
+	assert_success
+}
+
+@test "completions: fish files parse" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	local file
+	for file in "$ROOT"/completions/fish/*.fish; do
+		run fish --no-execute "$file" </dev/null
+		assert_success
+	done
+}
