@@ -28,3 +28,23 @@ setup() {
 		assert [ -f "$SB_ROOT/test/$tool.bats" ]
 	done
 }
+
+@test "set-up names the apt-get command when not root and packages are missing" {
+	mkdir -p fakebin
+	printf '#!/bin/sh\necho 1000\n' >fakebin/id
+	printf '#!/bin/sh\ncase "$3" in jq) echo "install ok installed";; *) exit 1;; esac\n' >fakebin/dpkg-query
+	chmod +x fakebin/id fakebin/dpkg-query
+	run -2 --separate-stderr env PATH="$PWD/fakebin:$PATH" sh "$SB_ROOT/scripts/ensure-deps"
+	assert_equal "${stderr_lines[0]}" "sb: missing Debian packages; install them with:"
+	assert_regex "${stderr_lines[1]}" '^  sudo apt-get install -y gcc make .*libjq-dev .*bats-assert'
+	[[ "${stderr_lines[1]}" != *" jq "* ]]
+}
+
+@test "set-up does nothing when every package is present" {
+	mkdir -p fakebin
+	printf '#!/bin/sh\necho 1000\n' >fakebin/id
+	printf '#!/bin/sh\necho "install ok installed"\n' >fakebin/dpkg-query
+	chmod +x fakebin/id fakebin/dpkg-query
+	run -0 --separate-stderr env PATH="$PWD/fakebin:$PATH" sh "$SB_ROOT/scripts/ensure-deps"
+	assert_equal "$stderr" ""
+}
