@@ -29,11 +29,16 @@ setup() {
 	done
 }
 
-@test "set-up names the apt-get command when not root and packages are missing" {
+# A user who is not root, and a dpkg-query whose answer is the shell code $1.
+fake_user_and_dpkg() {
 	mkdir -p fakebin
 	printf '#!/bin/sh\necho 1000\n' >fakebin/id
-	printf '#!/bin/sh\ncase "$3" in jq) echo "install ok installed";; *) exit 1;; esac\n' >fakebin/dpkg-query
+	printf '#!/bin/sh\n%s\n' "$1" >fakebin/dpkg-query
 	chmod +x fakebin/id fakebin/dpkg-query
+}
+
+@test "set-up names the apt-get command when not root and packages are missing" {
+	fake_user_and_dpkg 'case "$3" in jq) echo "install ok installed";; *) exit 1;; esac'
 	run -2 --separate-stderr env PATH="$PWD/fakebin:$PATH" sh "$SB_ROOT/scripts/ensure-deps"
 	assert_equal "${stderr_lines[0]}" "sb: missing Debian packages; install them with:"
 	assert_regex "${stderr_lines[1]}" '^  sudo apt-get install -y gcc make .*libjq-dev .*bats-assert'
@@ -41,10 +46,7 @@ setup() {
 }
 
 @test "set-up does nothing when every package is present" {
-	mkdir -p fakebin
-	printf '#!/bin/sh\necho 1000\n' >fakebin/id
-	printf '#!/bin/sh\necho "install ok installed"\n' >fakebin/dpkg-query
-	chmod +x fakebin/id fakebin/dpkg-query
+	fake_user_and_dpkg 'echo "install ok installed"'
 	run -0 --separate-stderr env PATH="$PWD/fakebin:$PATH" sh "$SB_ROOT/scripts/ensure-deps"
 	assert_equal "$stderr" ""
 }
