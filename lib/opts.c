@@ -46,12 +46,15 @@ struct occurrence {
 static const struct sb_option **table;
 static struct option *getopt_options;
 static struct occurrence *occ;
+static char *shorts;
 
 static void release_tables(void)
 {
 	free(table);
 	free(getopt_options);
 	free(occ);
+	free(shorts);
+	shorts = NULL;
 	table = NULL;
 	getopt_options = NULL;
 	occ = NULL;
@@ -276,19 +279,18 @@ static int index_of_short(const struct sb_option **all, int n, int ch)
 	return -1;
 }
 
-static char *config_values[64];
-
 void sb_opts_parse(const struct sb_tool_spec *spec, int argc, char **argv, struct sb_common *c)
 {
-	int n, ch, nocc = 0, stored = 0;
-	char shorts[256];
+	int n, ch, nocc = 0;
 	const struct sb_option **all = table = merged_table(spec, &n);
+	shorts = sb_malloc(1 + 2 * (size_t)n + 1); /* ':', then a letter and ':' per option */
 	struct option *lo = getopt_options = getopt_table(all, n, shorts);
 	const char *config_arg = NULL;
 
 	occ = sb_calloc((size_t)argc + 1, sizeof *occ);
-
 	memset(c, 0, sizeof *c);
+	c->owned = sb_calloc((size_t)n, sizeof *c->owned);
+	c->nowned = n;
 	c->tool = spec->name;
 	tool_name = spec->name;
 	opterr = 0;
@@ -323,8 +325,8 @@ void sb_opts_parse(const struct sb_tool_spec *spec, int argc, char **argv, struc
 		int given = 0;
 		for (int k = 0; k < nocc && !given; k++)
 			given = occ[k].opt == all[i];
-		if (!given && stored < (int)(sizeof config_values / sizeof config_values[0]))
-			apply_defaults(spec, c, all[i], &config_values[stored++]);
+		if (!given)
+			apply_defaults(spec, c, all[i], &c->owned[i]);
 	}
 	for (int k = 0; k < nocc; k++) {
 		char origin[128];
@@ -340,8 +342,8 @@ void sb_opts_free(struct sb_common *c)
 {
 	jv_free(c->config);
 	free(c->config_path);
-	for (size_t i = 0; i < sizeof config_values / sizeof config_values[0]; i++) {
-		free(config_values[i]);
-		config_values[i] = NULL;
-	}
+	for (int i = 0; i < c->nowned; i++)
+		free(c->owned[i]);
+	free(c->owned);
+	c->owned = NULL;
 }

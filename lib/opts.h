@@ -35,6 +35,8 @@ struct sb_common {
 	int unbuffered, quiet, verbose;
 	char **files;            /* operands; none means stdin */
 	int nfiles;
+	char **owned;            /* option values read from the configuration */
+	int nowned;
 };
 
 /*
