@@ -3,6 +3,9 @@
 #include "err.h"
 #include "output.h"
 #include "progress.h"
+#include "record.h"
+
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -21,9 +24,9 @@ int sb_tenant_matches(const struct sb_common *c, jv rec)
 {
 	if (!c->tenant)
 		return 1;
-	jv t = jv_object_get(jv_copy(rec), jv_string("tenant"));
-	int ok = jv_get_kind(t) == JV_KIND_STRING && strcmp(jv_string_value(t), c->tenant) == 0;
-	jv_free(t);
+	char *t = sb_rec_tenant(rec);
+	int ok = t && strcmp(t, c->tenant) == 0;
+	free(t);
 	return ok;
 }
 

@@ -47,6 +47,18 @@ void sb_sha256_final_hex(sb_sha256 *h, char hex[SB_SHA256_HEX])
 	free(h);
 }
 
+uint64_t sb_fnv1a(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 void sb_sha256_hex(const void *data, size_t len, char hex[SB_SHA256_HEX])
 {
 	sb_sha256 *h = sb_sha256_new();

@@ -4,7 +4,12 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #define SB_SHA256_HEX 65 /* 64 hex digits and a NUL */
+
+/* 64-bit FNV-1a: fast and stable, for hash tables and sampling, not for ids. */
+uint64_t sb_fnv1a(const void *data, size_t len);
 
 /* Incremental SHA-256; the context is opaque to callers. */
 typedef struct sb_sha256 sb_sha256;

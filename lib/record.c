@@ -46,3 +46,16 @@ int sb_rec_time(jv rec, const char *key, double *out)
 	jv_free(v);
 	return ok;
 }
+
+char *sb_rec_tenant(jv rec)
+{
+	static const char *const nested[] = {"dims", "fields", "detail"};
+	char *t = sb_rec_string(rec, "tenant");
+
+	for (size_t i = 0; !t && i < sizeof nested / sizeof nested[0]; i++) {
+		jv inner = sb_rec_get(rec, nested[i]);
+		t = sb_rec_string(inner, "tenant_id");
+		jv_free(inner);
+	}
+	return t;
+}

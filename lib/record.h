@@ -21,4 +21,11 @@ int sb_rec_time(jv rec, const char *key, double *out);
 /* The field's value (owned by the caller), or null when absent. */
 jv sb_rec_get(jv rec, const char *key);
 
+/*
+ * The tenant a record belongs to: its "tenant", else dims.tenant_id, else
+ * fields.tenant_id, else detail.tenant_id (strings); NULL for a system
+ * record. Free it.
+ */
+char *sb_rec_tenant(jv rec);
+
 #endif

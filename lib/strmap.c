@@ -1,6 +1,7 @@
 /* strmap.c - a hash map from byte-string keys to pointers */
 #include "strmap.h"
 #include "err.h"
+#include "hash.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,18 +18,6 @@ struct sb_strmap {
 	struct slot *slots;
 	size_t cap, count; /* cap is a power of two */
 };
-
-/* FNV-1a: simple, and good enough for ids and names. */
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 sb_strmap *sb_strmap_new(void)
 {
@@ -65,14 +54,14 @@ static void grow(sb_strmap *m)
 
 void *sb_strmap_get(const sb_strmap *m, const char *key, size_t len)
 {
-	struct slot *s = find(m, key, len, hash_bytes(key, len));
+	struct slot *s = find(m, key, len, sb_fnv1a(key, len));
 
 	return s->key ? s->value : NULL;
 }
 
 void sb_strmap_put(sb_strmap *m, const char *key, size_t len, void *value)
 {
-	uint64_t h = hash_bytes(key, len);
+	uint64_t h = sb_fnv1a(key, len);
 	struct slot *s;
 
 	if ((m->count + 1) * 4 > m->cap * 3)
@@ -87,6 +76,29 @@ void sb_strmap_put(sb_strmap *m, const char *key, size_t len, void *value)
 		m->count++;
 	}
 	s->value = value;
+}
+
+void *sb_strmap_remove(sb_strmap *m, const char *key, size_t len)
+{
+	struct slot *s = find(m, key, len, sb_fnv1a(key, len));
+	size_t mask = m->cap - 1, hole = (size_t)(s - m->slots);
+	void *value = s->value;
+
+	if (!s->key)
+		return NULL;
+	free(s->key);
+	m->count--;
+	/* Backward-shift deletion: move later entries of the run into the hole
+	 * when their home slot does not lie between the hole and them. */
+	for (size_t i = (hole + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
+		size_t home = m->slots[i].hash & mask;
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
+			m->slots[hole] = m->slots[i];
+			hole = i;
+		}
+	}
+	memset(&m->slots[hole], 0, sizeof m->slots[hole]);
+	return value;
 }
 
 size_t sb_strmap_count(const sb_strmap *m)

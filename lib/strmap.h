@@ -12,6 +12,8 @@ sb_strmap *sb_strmap_new(void);
 void *sb_strmap_get(const sb_strmap *m, const char *key, size_t len);
 /* Set key to value (not NULL), replacing any previous value. */
 void sb_strmap_put(sb_strmap *m, const char *key, size_t len, void *value);
+/* Remove key; its value is returned (NULL when absent) for the caller to free. */
+void *sb_strmap_remove(sb_strmap *m, const char *key, size_t len);
 size_t sb_strmap_count(const sb_strmap *m);
 /* Free the map and its key copies; values are the caller's. */
 void sb_strmap_free(sb_strmap *m);

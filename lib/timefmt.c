@@ -130,6 +130,23 @@ char *sb_time_format(double epoch, char buf[SB_TIME_BUFSZ])
 	return buf;
 }
 
+int sb_time_parse_relative(const char *text, double now, double *epoch)
+{
+	double ago;
+
+	if (strcmp(text, "now") == 0) {
+		*epoch = now;
+		return 0;
+	}
+	if (sb_time_parse(text, epoch) == 0 && strpbrk(text, "smhdw") == NULL)
+		return 0;
+	if (sb_duration_parse(text, &ago) == 0) {
+		*epoch = now - ago;
+		return 0;
+	}
+	return -1;
+}
+
 double sb_time_now(void)
 {
 	struct timespec ts;

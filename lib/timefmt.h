@@ -20,6 +20,12 @@ int sb_time_parse(const char *text, double *epoch);
 #define SB_TIME_BUFSZ 40
 char *sb_time_format(double epoch, char buf[SB_TIME_BUFSZ]);
 
+/*
+ * A point in time as options take it: RFC 3339, epoch seconds, "now", or a
+ * duration meaning that long before now ("1h": an hour ago). 0 or -1.
+ */
+int sb_time_parse_relative(const char *text, double now, double *epoch);
+
 /* Current time in epoch seconds (CLOCK_REALTIME). */
 double sb_time_now(void);
 

@@ -9,38 +9,78 @@
 
 struct sb_where {
 	jq_state *jq;
-	char messages[1024];
 };
 
 /* jq reports compile errors through this callback, one message at a time. */
 static void collect_message(void *data, jv msg)
 {
-	sb_where *w = data;
-	size_t n = strlen(w->messages);
-
+	char *messages = data;
+	size_t n = strlen(messages);
 	const char *text = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "";
 
 	/* Keep jq's diagnosis on one line; its closing count adds nothing. */
 	if (strncmp(text, "jq: error: ", 11) == 0)
 		text += 11;
 	if (*text && !strstr(text, " compile error")) {
-		snprintf(w->messages + n, sizeof w->messages - n, "%s%s", n ? "; " : "", text);
-		for (char *p = w->messages + n; *p; p++)
+		snprintf(messages + n, 1024 - n, "%s%s", n ? "; " : "", text);
+		for (char *p = messages + n; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
 	}
 	jv_free(msg);
 }
 
+/* Programs alive, for release at exit. */
+static jq_state *live[8];
+
+static void release_all(void)
+{
+	for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+		if (live[i])
+			jq_teardown(&live[i]);
+}
+
+void sb_jq_release(jq_state *jq)
+{
+	for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+		if (live[i] == jq)
+			live[i] = NULL;
+	jq_teardown(&jq);
+}
+
+static void keep_alive(jq_state *jq)
+{
+	static int registered;
+
+	if (!registered)
+		registered = atexit(release_all) == 0;
+	for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+		if (!live[i]) {
+			live[i] = jq;
+			return;
+		}
+}
+
+jq_state *sb_jq_compile(const char *program, const char *option)
+{
+	char messages[1024] = "";
+	jq_state *jq = jq_init();
+
+	if (!jq)
+		sb_die(SB_EXIT_IO, "cannot initialise jq");
+	keep_alive(jq);
+	jq_set_error_cb(jq, collect_message, messages);
+	if (!jq_compile(jq, program))
+		sb_die(SB_EXIT_USAGE, "%s: %s", option, messages[0] ? messages : "compile error");
+	jq_set_error_cb(jq, NULL, NULL);
+	return jq;
+}
+
 sb_where *sb_where_compile(const char *expr)
 {
 	sb_where *w = sb_calloc(1, sizeof *w);
 
-	if (!(w->jq = jq_init()))
-		sb_die(SB_EXIT_IO, "cannot initialise jq");
-	jq_set_error_cb(w->jq, collect_message, w);
-	if (!jq_compile(w->jq, expr))
-		sb_die(SB_EXIT_USAGE, "--where: %s", w->messages[0] ? w->messages : "compile error");
+	w->jq = sb_jq_compile(expr, "--where");
 	return w;
 }
 
@@ -76,6 +116,6 @@ void sb_where_free(sb_where *w)
 {
 	if (!w)
 		return;
-	jq_teardown(&w->jq);
+	sb_jq_release(w->jq);
 	free(w);
 }

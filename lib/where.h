@@ -7,6 +7,20 @@
 
 typedef struct sb_where sb_where;
 
+/*
+ * Compile a jq program given to option (for messages, e.g. "--where");
+ * a compile error exits 2 with jq's message on one line.
+ */
+struct jq_state;
+struct jq_state *sb_jq_compile(const char *program, const char *option);
+
+/*
+ * Tear down a program of sb_jq_compile. Those still alive when the tool
+ * exits (say, by --on-error fail in the middle of a run) are torn down
+ * then, so an early exit releases jq's memory too.
+ */
+void sb_jq_release(struct jq_state *jq);
+
 /* Compile expr once; a compile error exits 2 with jq's message. */
 sb_where *sb_where_compile(const char *expr);
 

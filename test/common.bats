@@ -147,7 +147,7 @@ metric() { # metric N: a metric record with value N
 	assert_equal "$stderr" "sb-score: cannot open 'missing.ndjson': No such file or directory"
 	assert_output "$(metric 1)"
 	run -5 --separate-stderr sb-score .
-	assert_equal "$stderr" "sb-score: read error on '.': Is a directory"
+	assert_equal "$stderr" "sb-score: cannot open '.': Is a directory"
 }
 
 @test "--where keeps records for which the expression is true" {

@@ -2,6 +2,7 @@
  * Usage: sb-unit-tests NAME (run from an empty scratch directory); exit 0 on success. */
 #include "audit.h"
 #include "config.h"
+#include "dedup.h"
 #include "err.h"
 #include "fsutil.h"
 #include "hash.h"
@@ -228,6 +229,16 @@ static void test_strmap(void)
 		CHECK(sb_strmap_get(m, key, strlen(key)) == &values[i]);
 	}
 	CHECK(sb_strmap_get(m, "absent", 6) == NULL);
+	for (int i = 1; i < 10000; i += 2) {
+		snprintf(key, sizeof key, "k%d", i);
+		CHECK(sb_strmap_remove(m, key, strlen(key)) == &values[i]);
+	}
+	CHECK(sb_strmap_count(m) == 5000);
+	for (int i = 0; i < 10000; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		CHECK(sb_strmap_get(m, key, strlen(key)) == (i % 2 ? NULL : &values[i]));
+	}
+	CHECK(sb_strmap_remove(m, "absent", 6) == NULL);
 	sb_strmap_put(m, "a\0b", 3, &values[0]);
 	CHECK(sb_strmap_get(m, "a\0c", 3) == NULL);
 	CHECK(sb_strmap_get(m, "a\0b", 3) == &values[0]);
@@ -265,13 +276,45 @@ static void test_config(void)
 	jv_free(cfg);
 }
 
+static void test_dedup(void)
+{
+	sb_dedup *d = sb_dedup_new(300);
+
+	CHECK(sb_dedup_check(d, "a", 0) == 0);
+	CHECK(sb_dedup_check(d, "a", 100) == 1);
+	CHECK(sb_dedup_check(d, "b", 200) == 0);
+	CHECK(sb_dedup_check(d, "a", 299) == 1);
+	CHECK(sb_dedup_check(d, "a", 300) == 0); /* the window has passed: a new sighting */
+	CHECK(sb_dedup_check(d, "a", 310) == 1);
+	CHECK(sb_dedup_count(d) == 2);           /* the first "a" was pruned */
+	CHECK(sb_dedup_save(d, "seen") == 0);
+	sb_dedup_free(d);
+	d = sb_dedup_new(300);
+	CHECK(sb_dedup_load(d, "seen") == 0);
+	CHECK(sb_dedup_count(d) == 2);
+	CHECK(sb_dedup_check(d, "b", 250) == 1);
+	CHECK(sb_dedup_check(d, "a", 550) == 1);
+	CHECK(sb_dedup_check(d, "b", 600) == 0); /* b (200) expired when time reached 600 */
+	CHECK(sb_dedup_load(d, "missing") == 0);
+	sb_dedup_free(d);
+	/* thousands of keys over a long time stay bounded by one window */
+	d = sb_dedup_new(10);
+	for (int i = 0; i < 100000; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "k%d", i);
+		sb_dedup_check(d, key, i);
+	}
+	CHECK(sb_dedup_count(d) <= 11);
+	sb_dedup_free(d);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
 	{"time", test_time}, {"duration", test_duration}, {"hash", test_hash}, {"atomic", test_atomic},
 	{"append", test_append}, {"audit", test_audit}, {"strmap", test_strmap}, {"state", test_state},
-	{"config", test_config},
+	{"config", test_config}, {"dedup", test_dedup},
 };
 
 int main(int argc, char **argv)
