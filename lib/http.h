@@ -1,0 +1,43 @@
+/* http.h - HTTP GET over libcurl for every remote source */
+#ifndef SB_HTTP_H
+#define SB_HTTP_H
+
+#include <stddef.h>
+
+/* Larger answers are refused rather than held in memory. */
+#define SB_HTTP_MAX_BODY ((size_t)256 << 20)
+
+struct sb_http_response {
+	long status; /* HTTP status code */
+	char *body;  /* NUL-terminated, also when the answer has NUL bytes of its own */
+	size_t len;
+};
+
+/*
+ * GET url over http or https, following no redirects. bearer is a token
+ * sent as "Authorization: Bearer TOKEN", or NULL. timeout is in seconds and
+ * bounds the whole exchange, connecting included; 0 or less means none.
+ * Returns 0 when an answer arrived, whatever its status (r is then filled
+ * and must be freed), or -1 with a one-line reason in err when none did:
+ * "connection refused", "timed out after 30s", or libcurl's description
+ * (which names the host). Never prints; err never holds the token.
+ */
+int sb_http_get(const char *url, const char *bearer, double timeout, struct sb_http_response *r,
+		char *err, size_t errsize);
+
+void sb_http_response_free(struct sb_http_response *r);
+
+/*
+ * Percent-encode s as a query parameter value: every byte but the RFC 3986
+ * unreserved characters (A-Z a-z 0-9 - . _ ~) becomes %XX. free() the result.
+ */
+char *sb_url_escape(const char *s);
+
+/*
+ * url without its user information ("https://user:pass@host/x" becomes
+ * "https://host/x") and without trailing slashes, fit for messages.
+ * free() the result.
+ */
+char *sb_url_redact(const char *url);
+
+#endif
