@@ -582,6 +582,8 @@ static void on_idle(void *ctx)
 
 static void read_files(struct stream *st)
 {
+	double saved = sb_time_now();
+
 	while (sb_input_next_line(&st->in)) {
 		sb_progress_update(st->in.records++, st->emitted);
 		if (st->format_jq)
@@ -592,6 +594,14 @@ static void read_files(struct stream *st)
 			take_json_line(st);
 		else
 			take_text_line(st);
+		/*
+		 * A followed stream that never pauses still gets a checkpoint every
+		 * second; only here, after the line was written, may it count.
+		 */
+		if (st->set->follow && (st->in.records & 1023) == 0 && sb_time_now() - saved >= 1) {
+			save_state(st);
+			saved = sb_time_now();
+		}
 	}
 }
 
@@ -652,7 +662,7 @@ static void set_up_state(struct stream *st)
 		rel = sb_asprintf("seen/%s", s->checkpoint);
 		st->seen_path = sb_state_path(st->common, rel);
 		free(rel);
-		if (sb_dedup_load(st->dedup, st->seen_path) < 0)
+		if (st->dedup && sb_dedup_load(st->dedup, st->seen_path) < 0)
 			sb_die(SB_EXIT_IO, "cannot read '%s':", st->seen_path);
 	}
 }

@@ -1,14 +1,18 @@
 #!/usr/bin/env bats
 #
 # Shell completions: the bash, zsh and fish files name every tool and every
-# long option its --help shows, and the bash completion completes.
+# long option its --help shows, and the bash and fish completions complete.
 
 setup() {
+	bats_require_minimum_version 1.5.0
 	bats_load_library bats-support
 	bats_load_library bats-assert
 	ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 	BASH_FILE=completions/bash/sb
 	ZSH_FILE=completions/zsh/_sb
+	FISH_DIR=completions/fish
+	# Not a tool: the options all tools share, which each tool's file sources.
+	FISH_COMMON=sb-common.fish
 	BASH_COMPLETION=/usr/share/bash-completion/bash_completion
 }
 
@@ -27,11 +31,12 @@ long_options() {
 	grep -oE -- '--[a-z][a-z-]*' <<<"$help" | sort -u
 }
 
-# check_file FILE TOOL-PATTERN OPTION-PATTERN: check that FILE (relative to
-# the top directory) has TOOL-PATTERN for every tool, with `@' standing for
-# the tool's name, and OPTION-PATTERN for every long option of its --help,
-# with `@' standing for the option's name without its dashes (extended
-# regular expressions).  A FILE with `@' in it is one file for each tool.
+# check_file FILE TOOL-PATTERN OPTION-PATTERN [COMMON]: check that FILE
+# (relative to the top directory) has TOOL-PATTERN for every tool, with `@'
+# standing for the tool's name, and OPTION-PATTERN for every long option of
+# its --help, with `@' standing for the option's name without its dashes
+# (extended regular expressions).  A FILE with `@' in it is one file for
+# each tool.  An option also counts as there when it is in the file COMMON.
 check_file() {
 	local tool option options file errors=() ntools=0
 	while read -r tool; do
@@ -48,12 +53,39 @@ check_file() {
 			continue
 		fi
 		for option in $options; do
-			grep -qE -- "${3//@/${option#--}}" "$ROOT/$file" ||
-				errors+=("$tool: option $option missing from $file")
+			grep -qE -- "${3//@/${option#--}}" "$ROOT/$file" ${4:+"$ROOT/$4"} ||
+				errors+=("$tool: option $option missing from $file${4:+ and $4}")
 		done
 	done < <(tools)
 	((ntools > 0)) || fail "no tools in bin/: run make first"
 	((${#errors[@]} == 0)) || fail "$(printf '%s\n' "${errors[@]}")"
+}
+
+# fish_tools: print the tools that have a file in completions/fish, one a line.
+fish_tools() {
+	local file
+	for file in "$ROOT/$FISH_DIR"/*.fish; do
+		file=${file##*/}
+		[[ $file != "$FISH_COMMON" ]] && echo "${file%.fish}"
+	done
+}
+
+# complete_fish LINE: run the fish completion for LINE, typed up to its end,
+# in a fresh fish with no user configuration, which finds the files of
+# completions/fish as it finds them installed in vendor_completions.d:
+# through fish_complete_path, by the command's name.  Fish loads the file
+# only for a command it can run, so a stand-in for the command is put first
+# in PATH.  The output is the candidates, one a line, each with a tab and its
+# description; $stderr is fish's errors.
+complete_fish() {
+	local tool=${1%% *} tmp=$BATS_TEST_TMPDIR/fish
+	mkdir -p "$tmp/bin" "$tmp/home"
+	printf '#!/bin/sh\n' >"$tmp/bin/$tool"
+	chmod +x "$tmp/bin/$tool"
+	run --separate-stderr env HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" \
+		XDG_DATA_HOME="$tmp/home/.local/share" PATH="$tmp/bin:$PATH" \
+		fish -c 'set -p fish_complete_path $argv[1]; complete -C $argv[2]' \
+		"$ROOT/$FISH_DIR" "$1" </dev/null
 }
 
 # complete_bash LINE: run the bash completion for LINE, typed up to its
@@ -92,8 +124,8 @@ complete_bash() {
 }
 
 @test "completions: fish names every tool and its long options" {
-	check_file 'completions/fish/@.fish' '^[^#]*[[:space:]]@([[:space:]]|$)' \
-		'(-l|--long-option)[[:space:]=]+@([^a-z-]|$)'
+	check_file "$FISH_DIR/@.fish" '^[^#]*[[:space:]]@([[:space:]]|$)' \
+		'(-l|--long-option)[[:space:]=]+@([^a-z-]|$)' "$FISH_DIR/$FISH_COMMON"
 }
 
 @test "completions: bash registers a function for every tool" {
@@ -221,4 +253,34 @@ complete_bash() {
 		run fish --no-execute "$file" </dev/null
 		assert_success
 	done
+}
+
+@test "completions: fish completes the common and own options of every tool" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	local tool ntools=0
+	while read -r tool; do
+		((ntools++)) || true
+		# A common option, from sb-common.fish, which the tool's file sources.
+		complete_fish "$tool --he"
+		assert_success
+		assert_equal "$stderr" ""
+		assert_output -- $'--help\tShow this help and exit'
+		complete_fish "$tool --on-error "
+		assert_success
+		assert_equal "$stderr" ""
+		assert_line --regexp $'^fail\t'
+		assert_line --regexp $'^quarantine=\t'
+	done < <(fish_tools)
+	((ntools > 0)) || fail "no tool files in $FISH_DIR"
+	complete_fish "sb-stream --fo"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_line --regexp $'^--format\t'
+	complete_fish "sb-score --on-e"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_output -- $'--on-error\tWhat to do with malformed lines'
+	complete_fish "sb-score --ri"
+	assert_success
+	assert_output -- $'--risk\tDrop opportunities riskier than LEVEL'
 }

@@ -11,9 +11,9 @@ teardown() {
 	[ -z "${follower:-}" ] || kill "$follower" 2>/dev/null || true
 }
 
-# wait_for FILE N: until FILE has N lines (5 s at most)
+# wait_for FILE N [SECONDS]: until FILE has N lines (5 s at most unless told)
 wait_for() {
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 $((${3:-5} * 20))); do
 		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
 		sleep 0.05
 	done
@@ -351,4 +351,37 @@ logline() { # logline N: a log record with message mN
 	echo '{"type":' >in.ndjson
 	run -0 --separate-stderr sb-stream in.ndjson
 	assert_equal "${stderr_lines[0]}" 'sb-stream: in.ndjson:1: invalid JSON: Unfinished JSON term at EOF at column 8'
+}
+
+@test "--dedup 0 with a checkpoint whose seen set exists" {
+	logline 1 >a.log
+	run -0 sb-stream --checkpoint z a.log
+	logline 2 >>a.log
+	run -0 sb-stream --dedup 0 --checkpoint z a.log
+	assert_output "$(logline 2)"
+}
+
+@test "--follow writes its checkpoint while lines keep coming, never past what it wrote" {
+	: >busy.log
+	sb-stream -F --checkpoint busy busy.log >out.ndjson 2>err.txt &
+	follower=$!
+	cursor="$SB_STATE_DIR/cursors/busy.json"
+	for _ in $(seq 1 100); do [ -s "$cursor" ] && break; sleep 0.05; done
+	# 500,000 lines at once: several seconds of reading without a pause
+	yes "$(logline 1)" | head -n 500000 >>busy.log
+	offset=0
+	for _ in $(seq 1 400); do
+		offset=$(jq '.files[].offset' "$cursor")
+		[ "$offset" -gt 0 ] && break
+		sleep 0.05
+	done
+	written=$(wc -l <out.ndjson)
+	[ "$offset" -gt 0 ]
+	[ "$((offset / $(logline 1 | wc -c)))" -le "$written" ]
+	[ "$written" -lt 500000 ] # the checkpoint came before the end of the burst
+	wait_for out.ndjson 500000 60
+	kill -TERM "$follower"
+	wait "$follower"
+	follower=
+	assert_equal "$(jq '.files[].offset' "$cursor")" "$(wc -c <busy.log)"
 }

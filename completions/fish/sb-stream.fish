@@ -1,0 +1,82 @@
+# fish completion for sb-stream
+#
+# Every sb tool has a file like this one: the options common to all of
+# them come from sb-common.fish, in the same directory, and only the
+# tool's own options are here.
+
+set -l cmd sb-stream
+
+# Common options, shared by every tool.  Follow a symbolic link to this
+# file if sb-common.fish is not beside the link.
+if not functions -q __sb_complete_common
+    set -l file (status filename)
+    set -l dir (dirname $file)
+    test -f $dir/sb-common.fish; or set dir (dirname (realpath $file))
+    source $dir/sb-common.fish
+end
+__sb_complete_common $cmd
+
+# Options of sb-stream.  The first operand may name the SOURCE (file or
+# prometheus); the other operands are files, which fish completes, except
+# with the prometheus source, which reads none.
+
+# The operands on the command line before the cursor, one a line.
+function __sb_stream_operands --description 'Print the operands of the sb-stream command line'
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l valued -c --config -S --state-dir -t --tenant -w --where --on-error \
+        --format --format-jq --map --type --since --until --checkpoint --dedup \
+        --sample --url --query --step --name --tenant-label --timeout \
+        --bearer-token-file
+    set -l skip 0
+    set -l ended 0
+    for t in $tokens
+        if test $skip = 1
+            set skip 0
+        else if test $ended = 1
+            echo $t
+        else if test "$t" = --
+            set ended 1
+        else if string match -q -- '--*' $t
+            contains -- $t $valued; and set skip 1
+        else if string match -q -- '-?*' $t
+            # Short options grouped (-qc): the one that takes a value ends the group.
+            string match -qr -- '^-[^cStw]*[cStw]$' $t; and set skip 1
+        else
+            echo $t
+        end
+    end
+end
+
+function __sb_stream_no_operand --description 'True when sb-stream has no operand yet'
+    test (count (__sb_stream_operands)) -eq 0
+end
+
+function __sb_stream_prometheus --description 'True when the SOURCE of sb-stream is prometheus'
+    set -l operands (__sb_stream_operands)
+    test "$operands[1]" = prometheus
+end
+
+complete -c $cmd -n __sb_stream_no_operand -a file -d 'Read files or standard input (default)'
+complete -c $cmd -n __sb_stream_no_operand -a prometheus -d 'Query the Prometheus HTTP API'
+complete -c $cmd -n __sb_stream_prometheus -f
+complete -c $cmd -l format -x -a 'ndjson syslog combined json alertmanager' -d 'Input format'
+complete -c $cmd -l format-jq -x -d 'Turn each raw line into a record with a jq PROGRAM'
+complete -c $cmd -l map -x -d 'Rename fields: move .SRC to DST'
+complete -c $cmd -l type -x -a 'metric log event' -d 'Type of input records that have none'
+complete -c $cmd -l since -x -d 'Drop records before T'
+complete -c $cmd -l until -x -d 'Drop records at or after T'
+complete -c $cmd -s F -l follow -d 'Keep reading appended lines, across rotation, like tail -F'
+complete -c $cmd -l checkpoint -x -d 'Resume from, and record, where each file was read'
+complete -c $cmd -l dedup -x -d 'Drop records seen within WINDOW (default 5m for events)'
+complete -c $cmd -l include-system -d 'With --tenant, also keep records of no tenant'
+complete -c $cmd -l sample -x -d 'Keep this fraction of log records'
+complete -c $cmd -l sample-errors -d 'Sample ERROR and FATAL logs too'
+complete -c $cmd -s n -l dry-run -d 'Write no checkpoint and no de-duplication state'
+complete -c $cmd -l url -x -d 'Prometheus: the server\'s base URL'
+complete -c $cmd -l query -x -d 'Prometheus: a range query'
+complete -c $cmd -l step -x -d 'Prometheus: resolution of the range query (default 15s)'
+complete -c $cmd -l name -x -d 'Prometheus: metric name of the records'
+complete -c $cmd -l tenant-label -x -d 'Prometheus: label that names the tenant'
+complete -c $cmd -l timeout -x -d 'Prometheus: time allowed for each request (default 30s)'
+complete -c $cmd -l bearer-token-file -r -F -d 'Prometheus: send the token in FILE'
