@@ -6,14 +6,8 @@
 
 set -l cmd sb-stream
 
-# Common options, shared by every tool.  Follow a symbolic link to this
-# file if sb-common.fish is not beside the link.
-if not functions -q __sb_complete_common
-    set -l file (status filename)
-    set -l dir (dirname $file)
-    test -f $dir/sb-common.fish; or set dir (dirname (realpath $file))
-    source $dir/sb-common.fish
-end
+# Common options, shared by every tool (sourcing it twice is harmless).
+source (dirname (realpath (status filename)))/sb-common.fish
 __sb_complete_common $cmd
 
 # Options of sb-stream.  The first operand may name the SOURCE (file or
