@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct body {
 	char *data;
@@ -101,55 +102,56 @@ static void describe_failure(CURL *h, CURLcode rc, const char *curlerr, double t
 	set_err(err, errsize, "%s", curlerr[0] ? curlerr : curl_easy_strerror(rc));
 }
 
-int sb_http_get(const char *url, const char *bearer, double timeout, struct sb_http_response *r,
-		char *err, size_t errsize)
+/* Response headers: only Retry-After is of interest. */
+static size_t read_header(char *data, size_t size, size_t n, void *arg)
 {
-	char curlerr[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers = NULL, *h2;
-	struct body b = {0};
-	char *auth = NULL;
-	CURLcode rc;
-	CURL *h;
-	long ms;
+	double *retry_after = arg;
+	size_t len = size * n;
 
-	memset(r, 0, sizeof *r);
-	if (errsize)
-		err[0] = '\0';
-	if (global_init(err, errsize))
-		return -1;
-	if (bearer && strpbrk(bearer, "\r\n")) {
-		set_err(err, errsize, "bearer token has a line break");
-		return -1;
+	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+		char *end;
+		double v = strtod(data + 12, &end);
+		if (end != data + 12 && v >= 0)
+			*retry_after = v; /* an HTTP date instead of seconds is ignored */
 	}
-	if (!(h = curl_easy_init())) {
-		set_err(err, errsize, "cannot initialise libcurl");
-		return -1;
-	}
+	return len;
+}
 
-	headers = curl_slist_append(headers, "Accept: application/json");
-	if (headers && bearer) {
-		auth = sb_asprintf("Authorization: Bearer %s", bearer);
-		if ((h2 = curl_slist_append(headers, auth)))
-			headers = h2;
-		else {
-			curl_slist_free_all(headers);
-			headers = NULL;
-		}
-	}
-	if (!headers) {
-		set_err(err, errsize, "out of memory");
-		rc = CURLE_OUT_OF_MEMORY;
-		goto done;
-	}
+/* The header list: the request's own, then the bearer token; NULL when out of memory. */
+static struct curl_slist *build_headers(const struct sb_http_request *req, char **auth)
+{
+	struct curl_slist *list = NULL, *next;
 
+	for (const char *const *h = req->headers; h && *h; h++) {
+		if (!(next = curl_slist_append(list, *h)))
+			goto oom;
+		list = next;
+	}
+	if (req->bearer) {
+		*auth = sb_asprintf("Authorization: Bearer %s", req->bearer);
+		if (!(next = curl_slist_append(list, *auth)))
+			goto oom;
+		list = next;
+	}
+	return list ? list : curl_slist_append(NULL, "User-Agent: sb/" SB_VERSION);
+oom:
+	curl_slist_free_all(list);
+	return NULL;
+}
+
+static CURLcode set_options(CURL *h, const struct sb_http_request *req, struct curl_slist *headers,
+			    struct body *b, double *retry_after, char *curlerr)
+{
 	/* A timeout in seconds becomes whole milliseconds, rounded up so 0.0001s is not "none". */
-	ms = timeout > 0 ? (timeout < 2e9 / 1000 ? (long)ceil(timeout * 1000) : 2000000000L) : 0;
+	double timeout = req->timeout;
+	long ms = timeout > 0 ? (timeout < 2e9 / 1000 ? (long)ceil(timeout * 1000) : 2000000000L) : 0;
+	CURLcode rc;
 
 	/*
 	 * No redirects: a source that moved is a configuration to fix, and
-	 * following one would hand the bearer token to wherever it points.
+	 * following one would hand credentials to wherever it points.
 	 */
-	if ((rc = curl_easy_setopt(h, CURLOPT_URL, url)) != CURLE_OK ||
+	if ((rc = curl_easy_setopt(h, CURLOPT_URL, req->url)) != CURLE_OK ||
 #if LIBCURL_VERSION_NUM >= 0x075500
 	    (rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
 #else
@@ -159,20 +161,63 @@ int sb_http_get(const char *url, const char *bearer, double timeout, struct sb_h
 	    (rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "sb/" SB_VERSION)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "")) != CURLE_OK ||
 	    (rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SB_HTTP_MAX_BODY)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &b)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr)) != CURLE_OK) {
+	    (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, b)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_HEADERDATA, retry_after)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr)) != CURLE_OK)
+		return rc;
+	if (req->body && ((rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body)) != CURLE_OK ||
+			  (rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len)) != CURLE_OK))
+		return rc;
+	/*
+	 * libcurl signs the request itself. Compression is not asked for then:
+	 * the header it adds would not be among the signed ones anyway.
+	 */
+	if (req->aws_sigv4)
+		return (rc = curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4)) != CURLE_OK ? rc
+		       : curl_easy_setopt(h, CURLOPT_USERPWD, req->userpwd);
+	return curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+}
+
+int sb_http_request(const struct sb_http_request *req, struct sb_http_response *r, char *err, size_t errsize)
+{
+	char curlerr[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = NULL;
+	struct body b = {0};
+	char *auth = NULL;
+	CURLcode rc = CURLE_OK;
+	CURL *h;
+
+	memset(r, 0, sizeof *r);
+	r->retry_after = -1;
+	if (errsize)
+		err[0] = '\0';
+	if (global_init(err, errsize))
+		return -1;
+	if (req->bearer && strpbrk(req->bearer, "\r\n")) {
+		set_err(err, errsize, "bearer token has a line break");
+		return -1;
+	}
+	if (!(h = curl_easy_init())) {
+		set_err(err, errsize, "cannot initialise libcurl");
+		return -1;
+	}
+	if (!(headers = build_headers(req, &auth))) {
+		set_err(err, errsize, "out of memory");
+		rc = CURLE_OUT_OF_MEMORY;
+		goto done;
+	}
+	if ((rc = set_options(h, req, headers, &b, &r->retry_after, curlerr)) != CURLE_OK) {
 		set_err(err, errsize, "cannot set up the request: %s", curl_easy_strerror(rc));
 		goto done;
 	}
-
 	rc = curl_easy_perform(h);
 	if (rc != CURLE_OK) {
-		describe_failure(h, rc, curlerr, timeout, &b, err, errsize);
+		describe_failure(h, rc, curlerr, req->timeout, &b, err, errsize);
 		goto done;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
@@ -189,6 +234,15 @@ done:
 	curl_easy_cleanup(h);
 	free(b.data);
 	return rc == CURLE_OK ? 0 : -1;
+}
+
+int sb_http_get(const char *url, const char *bearer, double timeout, struct sb_http_response *r,
+		char *err, size_t errsize)
+{
+	static const char *const accept_json[] = {"Accept: application/json", NULL};
+	const struct sb_http_request req = {.url = url, .headers = accept_json, .bearer = bearer, .timeout = timeout};
+
+	return sb_http_request(&req, r, err, errsize);
 }
 
 void sb_http_response_free(struct sb_http_response *r)

@@ -11,7 +11,27 @@ struct sb_http_response {
 	long status; /* HTTP status code */
 	char *body;  /* NUL-terminated, also when the answer has NUL bytes of its own */
 	size_t len;
+	double retry_after; /* seconds from a Retry-After header, or -1 */
 };
+
+/* One request. Unset fields are left out. */
+struct sb_http_request {
+	const char *url;
+	const char *body;            /* POST this body (GET when NULL) */
+	size_t body_len;
+	const char *const *headers;  /* "Name: value" lines, NULL-terminated */
+	const char *bearer;          /* "Authorization: Bearer" token */
+	const char *aws_sigv4;       /* "aws:amz:REGION:SERVICE": libcurl signs the request */
+	const char *userpwd;         /* "ACCESS_KEY_ID:SECRET" for aws_sigv4 */
+	double timeout;              /* seconds for the whole exchange; 0 or less: none */
+};
+
+/*
+ * Send req. Returns 0 when an answer arrived, whatever its status (r is
+ * then filled and must be freed), or -1 with a one-line reason in err when
+ * none did. Never prints; err never holds a secret.
+ */
+int sb_http_request(const struct sb_http_request *req, struct sb_http_response *r, char *err, size_t errsize);
 
 /*
  * GET url over http or https, following no redirects. bearer is a token

@@ -14,6 +14,7 @@ setup() {
 @test "lib: concurrent appends under flock keep lines whole" { run "$unit" append; assert_success; }
 @test "lib: audit log hash chain detects edits and deletions" { run "$unit" audit; assert_success; }
 @test "lib: string map, removal included" { run "$unit" strmap; assert_success; }
+@test "lib: circuit breaker opens, stays open, half-opens for one probe, closes" { run "$unit" breaker; assert_success; }
 @test "lib: de-duplication window, pruning, save and load" { run "$unit" dedup; assert_success; }
 @test "lib: state directory is created with mode 0700" { run "$unit" state; assert_success; }
 @test "lib: dotted configuration keys" { run "$unit" config; assert_success; }

@@ -1,6 +1,7 @@
 /* unit.c - tests of lib/ functions that no tool exposes directly yet.
  * Usage: sb-unit-tests NAME (run from an empty scratch directory); exit 0 on success. */
 #include "audit.h"
+#include "breaker.h"
 #include "config.h"
 #include "dedup.h"
 #include "err.h"
@@ -308,13 +309,41 @@ static void test_dedup(void)
 	sb_dedup_free(d);
 }
 
+static void test_breaker(void)
+{
+	struct sb_breaker b;
+
+	sb_breaker_load(&b, "breaker.json", 3, 60);
+	CHECK(sb_breaker_allow(&b, 1000));
+	CHECK(sb_breaker_record(&b, 0, 1000) == 0);
+	CHECK(sb_breaker_record(&b, 0, 1001) == 0);
+	CHECK(sb_breaker_allow(&b, 1002));
+	CHECK(sb_breaker_record(&b, 0, 1002) == 0); /* the third failure opens it */
+	sb_breaker_free(&b);
+	/* another run sees it open, until the cooldown has passed */
+	sb_breaker_load(&b, "breaker.json", 3, 60);
+	CHECK(!sb_breaker_allow(&b, 1003));
+	CHECK(!sb_breaker_allow(&b, 1061));
+	CHECK(sb_breaker_allow(&b, 1062));          /* half-open: one probe */
+	CHECK(sb_breaker_record(&b, 0, 1062) == 0); /* a failed probe opens it again at once */
+	sb_breaker_free(&b);
+	sb_breaker_load(&b, "breaker.json", 3, 60);
+	CHECK(!sb_breaker_allow(&b, 1100));
+	CHECK(sb_breaker_allow(&b, 1123));
+	CHECK(sb_breaker_record(&b, 1, 1123) == 0); /* a good probe closes it */
+	sb_breaker_free(&b);
+	sb_breaker_load(&b, "breaker.json", 3, 60);
+	CHECK(b.failures == 0 && b.open_until == 0 && sb_breaker_allow(&b, 1124));
+	sb_breaker_free(&b);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
 	{"time", test_time}, {"duration", test_duration}, {"hash", test_hash}, {"atomic", test_atomic},
 	{"append", test_append}, {"audit", test_audit}, {"strmap", test_strmap}, {"state", test_state},
-	{"config", test_config}, {"dedup", test_dedup},
+	{"config", test_config}, {"dedup", test_dedup}, {"breaker", test_breaker},
 };
 
 int main(int argc, char **argv)

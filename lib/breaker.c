@@ -1,0 +1,83 @@
+/* breaker.c - a circuit breaker shared by every run */
+#include "breaker.h"
+#include "err.h"
+#include "fsutil.h"
+#include "record.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <jv.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sb_breaker_load(struct sb_breaker *b, const char *path, int limit, double cooldown)
+{
+	size_t len;
+	char *text = sb_read_file(path, &len);
+	double v;
+
+	memset(b, 0, sizeof *b);
+	b->path = sb_strdup(path);
+	b->limit = limit;
+	b->cooldown = cooldown;
+	if (!text) {
+		if (errno != ENOENT)
+			sb_die(SB_EXIT_IO, "cannot read breaker '%s':", path);
+		return;
+	}
+	jv state = jv_parse_sized(text, (int)len);
+	free(text);
+	if (jv_get_kind(state) != JV_KIND_OBJECT)
+		sb_die(SB_EXIT_IO, "%s: not a breaker state (remove it to close the breaker)", path);
+	if (sb_rec_number(state, "failures", &v))
+		b->failures = (int)v;
+	sb_rec_time(state, "open_until", &b->open_until);
+	jv_free(state);
+}
+
+int sb_breaker_allow(struct sb_breaker *b, double now)
+{
+	if (b->open_until <= 0)
+		return 1;
+	if (now < b->open_until)
+		return 0;
+	b->probing = 1; /* half-open: this run decides */
+	return 1;
+}
+
+static int save(const struct sb_breaker *b, double now)
+{
+	char ts[SB_TIME_BUFSZ], until[SB_TIME_BUFSZ];
+	const char *state = b->open_until > 0 ? (now < b->open_until ? "open" : "half_open") : "closed";
+	jv doc = jv_object();
+
+	doc = jv_object_set(doc, jv_string("state"), jv_string(state));
+	doc = jv_object_set(doc, jv_string("failures"), jv_number(b->failures));
+	if (b->open_until > 0)
+		doc = jv_object_set(doc, jv_string("open_until"), jv_string(sb_time_format(b->open_until, until)));
+	doc = jv_object_set(doc, jv_string("updated"), jv_string(sb_time_format(now, ts)));
+	jv text = jv_dump_string(doc, 0);
+	char *line = sb_asprintf("%s\n", jv_string_value(text));
+	int rc = sb_write_atomic(b->path, line, strlen(line), 0600);
+	jv_free(text);
+	free(line);
+	return rc;
+}
+
+int sb_breaker_record(struct sb_breaker *b, int ok, double now)
+{
+	if (ok) {
+		b->failures = 0;
+		b->open_until = 0;
+	} else {
+		b->failures++;
+		if (b->probing || b->failures >= b->limit)
+			b->open_until = now + b->cooldown;
+	}
+	return save(b, now);
+}
+
+void sb_breaker_free(struct sb_breaker *b)
+{
+	free(b->path);
+}
