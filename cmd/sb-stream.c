@@ -1,5 +1,8 @@
 /* sb-stream - read telemetry from a source and write metric, log and event records */
+#include "aws.h"
+#include "breaker.h"
 #include "checkpoint.h"
+#include "cloudwatch.h"
 #include "dedup.h"
 #include "err.h"
 #include "fsutil.h"
@@ -26,7 +29,9 @@
 enum {
 	OPT_FORMAT = 1000, OPT_FORMAT_JQ, OPT_MAP, OPT_TYPE, OPT_SINCE, OPT_UNTIL, OPT_FOLLOW, OPT_CHECKPOINT,
 	OPT_DEDUP, OPT_INCLUDE_SYSTEM, OPT_SAMPLE, OPT_SAMPLE_ERRORS, OPT_DRY_RUN, OPT_URL, OPT_QUERY,
-	OPT_STEP, OPT_NAME, OPT_TENANT_LABEL, OPT_TIMEOUT, OPT_BEARER,
+	OPT_STEP, OPT_NAME, OPT_TENANT_LABEL, OPT_TIMEOUT, OPT_BEARER, OPT_NAMESPACE, OPT_METRIC, OPT_DIMENSION,
+	OPT_STAT, OPT_PERIOD, OPT_GROUP, OPT_GROUP_PREFIX, OPT_FILTER, OPT_INSIGHTS, OPT_PREFIX, OPT_STATE,
+	OPT_CACHE_TTL, OPT_ENDPOINT, OPT_BREAKER_FAILURES, OPT_BREAKER_COOLDOWN, OPT_FALLBACK, OPT_RETRIES,
 };
 
 static const struct sb_option options[] = {
@@ -53,10 +58,37 @@ static const struct sb_option options[] = {
 	{"name", 0, "NAME", "prometheus: metric name of the records", OPT_NAME, NULL, NULL},
 	{"tenant-label", 0, "LABEL", "prometheus: label that names the tenant", OPT_TENANT_LABEL,
 	 "SB_PROMETHEUS_TENANT_LABEL", "prometheus.tenant_label"},
-	{"timeout", 0, "DURATION", "prometheus: time allowed for each request (default 30s)", OPT_TIMEOUT, NULL,
-	 "prometheus.timeout"},
+	{"timeout", 0, "DURATION", "remote sources: time allowed for the run (default 30s; CloudWatch 5m)",
+	 OPT_TIMEOUT, NULL, "stream.timeout"},
 	{"bearer-token-file", 0, "FILE", "prometheus: send the token in FILE", OPT_BEARER,
 	 "SB_PROMETHEUS_BEARER_TOKEN_FILE", "prometheus.bearer_token_file"},
+	{"namespace", 0, "NS", "cloudwatch-metrics: the namespace (AWS/Lambda, ...)", OPT_NAMESPACE, NULL, NULL},
+	{"metric", 0, "NAME", "cloudwatch-metrics: a metric (repeatable; default: all, by ListMetrics)", OPT_METRIC,
+	 NULL, NULL},
+	{"dimension", 0, "K=V", "cloudwatch-metrics: a dimension to match (repeatable)", OPT_DIMENSION, NULL, NULL},
+	{"stat", 0, "STAT", "cloudwatch-metrics: statistic, Average (default), Sum, p95, ...", OPT_STAT, NULL, NULL},
+	{"period", 0, "DURATION", "cloudwatch-metrics: period of the datapoints (default 60s)", OPT_PERIOD, NULL,
+	 NULL},
+	{"group", 0, "NAME", "cloudwatch-logs: the log group", OPT_GROUP, NULL, NULL},
+	{"group-prefix", 0, "PREFIX", "cloudwatch-logs: every log group whose name starts so", OPT_GROUP_PREFIX,
+	 NULL, NULL},
+	{"filter", 0, "PATTERN", "cloudwatch-logs: a CloudWatch Logs filter pattern", OPT_FILTER, NULL, NULL},
+	{"insights", 0, "QUERY", "cloudwatch-logs: run a Logs Insights QUERY instead", OPT_INSIGHTS, NULL, NULL},
+	{"prefix", 0, "PREFIX", "cloudwatch-alarms: alarms whose name starts so", OPT_PREFIX, NULL, NULL},
+	{"state", 0, "STATE", "cloudwatch-alarms: only alarms in STATE (OK, ALARM, INSUFFICIENT_DATA)", OPT_STATE,
+	 NULL, NULL},
+	{"cache-ttl", 0, "DURATION", "cloudwatch-alarms: reuse states fetched this recently (default 60s)",
+	 OPT_CACHE_TTL, NULL, "cloudwatch.cache_ttl"},
+	{"endpoint", 0, "URL", "CloudWatch: send requests to URL (also AWS_ENDPOINT_URL)", OPT_ENDPOINT, NULL,
+	 "cloudwatch.endpoint"},
+	{"retries", 0, "N", "CloudWatch: retries of a throttled or failed request (default 4)", OPT_RETRIES, NULL,
+	 "cloudwatch.retries"},
+	{"breaker-failures", 0, "N", "remote sources: open the breaker after N failed runs (default 5)",
+	 OPT_BREAKER_FAILURES, NULL, "stream.breaker_failures"},
+	{"breaker-cooldown", 0, "DURATION", "remote sources: keep it open this long (default 5m)",
+	 OPT_BREAKER_COOLDOWN, NULL, "stream.breaker_cooldown"},
+	{"fallback", 0, "FILE...", "remote sources: read these NDJSON files while the breaker is open",
+	 OPT_FALLBACK, NULL, NULL},
 	{NULL, 0, NULL, NULL, 0, NULL, NULL},
 };
 
@@ -75,7 +107,21 @@ struct settings {
 	int follow, include_system, sample_errors, dry_run;
 	double sample, step, timeout;
 	int source_options; /* a prometheus option was given */
+	const char *namespace, *stat, *group, *group_prefix, *filter, *insights, *prefix, *state, *endpoint;
+	const char *fallback;
+	const char **metrics, **dimensions; /* NULL-terminated */
+	int nmetrics, ndimensions, timeout_given;
+	double period, cache_ttl, breaker_cooldown;
+	long breaker_failures, retries;
 };
+
+/* Append to a NULL-terminated list. */
+static void push_arg(const char ***list, int *n, const char *arg)
+{
+	*list = sb_realloc(*list, (size_t)(*n + 2) * sizeof **list);
+	(*list)[(*n)++] = arg;
+	(*list)[*n] = NULL;
+}
 
 /* What a run needs while records flow. */
 struct stream {
@@ -92,6 +138,7 @@ struct stream {
 	struct sb_checkpoint cp;
 	int has_checkpoint;
 	long dropped_dup, dropped_sample, emitted;
+	int fallback_mode;  /* records come from --fallback: mark them */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -206,7 +253,39 @@ static int set_option(void *ctx, int id, const char *arg)
 	case OPT_STEP: s->source_options = 1; return set_duration("step", arg, &s->step);
 	case OPT_NAME: s->name = arg; s->source_options = 1; return 0;
 	case OPT_TENANT_LABEL: s->tenant_label = arg; return 0;
-	case OPT_TIMEOUT: return set_duration("timeout", arg, &s->timeout);
+	case OPT_TIMEOUT: s->timeout_given = 1; return set_duration("timeout", arg, &s->timeout);
+	case OPT_NAMESPACE: s->namespace = arg; return 0;
+	case OPT_METRIC: push_arg(&s->metrics, &s->nmetrics, arg); return 0;
+	case OPT_DIMENSION:
+		if (!strchr(arg, '=') || arg[0] == '=')
+			return sb_error("--dimension: '%s' is not NAME=VALUE", arg);
+		push_arg(&s->dimensions, &s->ndimensions, arg);
+		return 0;
+	case OPT_STAT: s->stat = arg; return 0;
+	case OPT_PERIOD: return set_duration("period", arg, &s->period);
+	case OPT_GROUP: s->group = arg; return 0;
+	case OPT_GROUP_PREFIX: s->group_prefix = arg; return 0;
+	case OPT_FILTER: s->filter = arg; return 0;
+	case OPT_INSIGHTS: s->insights = arg; return 0;
+	case OPT_PREFIX: s->prefix = arg; return 0;
+	case OPT_STATE: {
+		static const char *const states[] = {"OK", "ALARM", "INSUFFICIENT_DATA", NULL};
+		if (sb_opt_choice("state", arg, states) < 0)
+			return -1;
+		s->state = arg;
+		return 0;
+	}
+	case OPT_CACHE_TTL:
+		if (strcmp(arg, "0") == 0) {
+			s->cache_ttl = 0;
+			return 0;
+		}
+		return set_duration("cache-ttl", arg, &s->cache_ttl);
+	case OPT_ENDPOINT: s->endpoint = arg; return 0;
+	case OPT_BREAKER_FAILURES: return sb_opt_long("breaker-failures", arg, 1, 1000000, &s->breaker_failures);
+	case OPT_BREAKER_COOLDOWN: return set_duration("breaker-cooldown", arg, &s->breaker_cooldown);
+	case OPT_FALLBACK: s->fallback = arg; return 0;
+	case OPT_RETRIES: return sb_opt_long("retries", arg, 0, 100, &s->retries);
 	case OPT_BEARER: s->bearer_file = arg; return 0;
 	}
 	return -1;
@@ -391,6 +470,10 @@ static void emit(struct stream *st, jv rec, int changed, int from_file)
 	size_t len = from_file ? st->in.len : 0;
 	jv dumped = jv_invalid();
 
+	if (st->fallback_mode) {
+		rec = jv_object_set(rec, jv_string("fallback"), jv_true());
+		changed = 1;
+	}
 	if (!in_time_range(st, rec) || !tenant_kept(st, rec) || !where_kept(st, rec, from_file))
 		goto drop;
 	if (duplicate(st, rec)) {
@@ -420,11 +503,6 @@ static void emit(struct stream *st, jv rec, int changed, int from_file)
 	jv_free(dumped);
 drop:
 	jv_free(rec);
-}
-
-static void emit_prometheus(void *ctx, jv rec)
-{
-	emit(ctx, rec, 1, 0);
 }
 
 /* A record from a line: give it a type, rename, check, and emit it. */
@@ -617,6 +695,20 @@ static char *read_token(const char *path)
 	return token;
 }
 
+/* The window of a remote query: --since and --until, by default the hour before --until (now). */
+static void query_window(struct stream *st, double now, double *start, double *end)
+{
+	*end = st->has_until ? st->until : now;
+	*start = st->has_since ? st->since : *end - 3600;
+	/* The query window is the time range: do not filter the records again. */
+	st->has_since = st->has_until = 0;
+}
+
+static void emit_remote(void *ctx, jv rec)
+{
+	emit(ctx, rec, 1, 0);
+}
+
 static int read_prometheus(struct stream *st)
 {
 	struct settings *s = st->set;
@@ -628,14 +720,11 @@ static int read_prometheus(struct stream *st)
 
 	if (!s->url || !s->nqueries)
 		sb_usage_error("prometheus needs --url and at least one --query");
-	q.end = st->has_until ? st->until : now;
-	q.start = st->has_since ? st->since : q.end - 3600;
+	query_window(st, now, &q.start, &q.end);
 	q.bearer = s->bearer_file ? read_token(s->bearer_file) : NULL;
-	/* The query window is the time range: do not filter the samples again. */
-	st->has_since = st->has_until = 0;
 	for (int i = 0; i < s->nqueries && status == 0; i++) {
 		q.query = s->queries[i];
-		status = sb_prom_query_range(&q, emit_prometheus, st, &skipped);
+		status = sb_prom_query_range(&q, emit_remote, st, &skipped);
 	}
 	if (skipped)
 		sb_warn("%ld NaN or infinite sample%s skipped", skipped, skipped == 1 ? "" : "s");
@@ -643,7 +732,8 @@ static int read_prometheus(struct stream *st)
 	return status;
 }
 
-static void set_up_state(struct stream *st)
+/* Remote sources keep their own cursor in cursors/NAME.json; only files use the file checkpoint. */
+static void set_up_state(struct stream *st, int files)
 {
 	const struct settings *s = st->set;
 	double window = 300;
@@ -655,8 +745,10 @@ static void set_up_state(struct stream *st)
 	if (s->checkpoint) {
 		char *rel = sb_asprintf("cursors/%s.json", s->checkpoint);
 		char *path = sb_state_path(st->common, rel);
-		sb_checkpoint_load(&st->cp, path);
-		st->has_checkpoint = 1;
+		if (files) {
+			sb_checkpoint_load(&st->cp, path);
+			st->has_checkpoint = 1;
+		}
 		free(rel);
 		free(path);
 		rel = sb_asprintf("seen/%s", s->checkpoint);
@@ -685,13 +777,242 @@ static void plan_files(struct stream *st, const struct sb_common *c)
 		sb_input_add(&st->in, NULL, NULL, 0);
 }
 
+/* cursors/NAME.json of a remote source holds {"cursor": ...}; null without --checkpoint. */
+static char *remote_cursor_path(struct stream *st)
+{
+	char *rel, *path;
+
+	if (!st->set->checkpoint)
+		return NULL;
+	rel = sb_asprintf("cursors/%s.json", st->set->checkpoint);
+	path = sb_state_path(st->common, rel);
+	free(rel);
+	return path;
+}
+
+static jv load_remote_cursor(struct stream *st)
+{
+	char *path = remote_cursor_path(st);
+	char *text = path ? sb_read_file(path, NULL) : NULL;
+	jv doc = text ? jv_parse(text) : jv_null();
+	jv cursor = sb_rec_get(doc, "cursor");
+
+	free(text);
+	free(path);
+	jv_free(doc);
+	return cursor;
+}
+
+static void save_remote_cursor(struct stream *st, jv cursor)
+{
+	char *path = remote_cursor_path(st);
+
+	if (path && !st->set->dry_run && jv_get_kind(cursor) != JV_KIND_NULL && fflush(stdout) != EOF) {
+		jv text = jv_dump_string(jv_object_set(jv_object(), jv_string("cursor"), jv_copy(cursor)), 0);
+		char *line = sb_asprintf("%s\n", jv_string_value(text));
+		if (sb_write_atomic(path, line, strlen(line), 0600) < 0)
+			sb_die(SB_EXIT_IO, "cannot write checkpoint '%s':", path);
+		jv_free(text);
+		free(line);
+	}
+	free(path);
+	jv_free(cursor);
+}
+
+static int fetch_metrics(struct stream *st, struct sb_aws *a, double now)
+{
+	const struct settings *s = st->set;
+	struct sb_cw_metrics q = {.namespace = s->namespace, .metrics = s->metrics, .dimensions = s->dimensions,
+				  .stat = s->stat ? s->stat : "Average", .period = s->period > 0 ? s->period : 60};
+
+	if (!s->namespace)
+		sb_usage_error("cloudwatch-metrics needs --namespace");
+	query_window(st, now, &q.start, &q.end);
+	return sb_cw_get_metrics(a, &q, emit_remote, st);
+}
+
+static int fetch_logs(struct stream *st, struct sb_aws *a, double now)
+{
+	const struct settings *s = st->set;
+	struct sb_cw_logs q = {.group = s->group, .group_prefix = s->group_prefix, .filter = s->filter,
+			       .insights = s->insights, .poll = 1};
+	int rc;
+
+	if (!s->group == !s->group_prefix)
+		sb_usage_error("cloudwatch-logs needs one of --group and --group-prefix");
+	query_window(st, now, &q.start, &q.end);
+	q.cursor = s->insights ? jv_null() : load_remote_cursor(st);
+	rc = sb_cw_get_logs(a, &q, emit_remote, st);
+	if (rc == 0)
+		save_remote_cursor(st, jv_copy(q.cursor));
+	jv_free(q.cursor);
+	return rc;
+}
+
+/* cache/NAME.json: alarm states fetched recently, so that frequent runs do not call again. */
+static char *alarm_cache_path(struct stream *st, const struct sb_aws *a)
+{
+	const struct settings *s = st->set;
+	char id[SB_ID_LEN + 1], *rel, *path;
+
+	sb_content_id(id, a->region, a->endpoint ? a->endpoint : "", s->prefix ? s->prefix : "",
+		      s->state ? s->state : "", NULL);
+	rel = sb_asprintf("cache/cloudwatch-alarms-%s.json", id);
+	path = sb_state_path(st->common, rel);
+	free(rel);
+	return path;
+}
+
+/* Emit the cached states when fresh; 1 when they were. */
+static int alarms_from_cache(struct stream *st, const char *path, double now)
+{
+	char *text = st->set->cache_ttl > 0 ? sb_read_file(path, NULL) : NULL;
+	jv doc = text ? jv_parse(text) : jv_null();
+	double fetched;
+	int fresh = sb_rec_number(doc, "fetched", &fetched) && now - fetched >= 0 && now - fetched < st->set->cache_ttl;
+
+	free(text);
+	if (fresh) {
+		jv recs = sb_rec_get(doc, "records");
+		if (jv_get_kind(recs) == JV_KIND_ARRAY)
+			jv_array_foreach(recs, i, rec) {
+				(void)i;
+				emit(st, rec, 1, 0);
+			}
+		jv_free(recs);
+	}
+	jv_free(doc);
+	return fresh;
+}
+
+static void collect_record(void *ctx, jv rec)
+{
+	jv *all = ctx;
+
+	*all = jv_array_append(*all, rec);
+}
+
+static int fetch_alarms(struct stream *st, struct sb_aws *a, double now)
+{
+	const struct settings *s = st->set;
+	struct sb_cw_alarms q = {.prefix = s->prefix, .state = s->state, .now = now};
+	char *cache = alarm_cache_path(st, a);
+	jv states = jv_array();
+	int rc = 0;
+
+	if (!alarms_from_cache(st, cache, now)) {
+		rc = sb_cw_get_alarms(a, &q, collect_record, &states);
+		if (rc == 0 && !s->dry_run && s->cache_ttl > 0) {
+			jv doc = jv_object_set(jv_object(), jv_string("fetched"), jv_number(now));
+			jv text = jv_dump_string(jv_object_set(doc, jv_string("records"), jv_copy(states)), 0);
+			if (sb_write_atomic(cache, jv_string_value(text), strlen(jv_string_value(text)), 0600) < 0)
+				sb_warn("cannot write cache '%s':", cache);
+			jv_free(text);
+		}
+		jv_array_foreach(states, i, rec) {
+			(void)i;
+			emit(st, rec, 1, 0);
+		}
+	}
+	jv_free(states);
+	free(cache);
+	if (rc == 0 && s->checkpoint) { /* transitions since the last run */
+		struct sb_cw_alarms h = {.prefix = s->prefix, .now = now, .cursor = load_remote_cursor(st)};
+		rc = sb_cw_get_alarms_history(a, &h, emit_remote, st);
+		if (rc == 0)
+			save_remote_cursor(st, jv_copy(h.cursor));
+		jv_free(h.cursor);
+	}
+	return rc;
+}
+
+/* --fallback: NDJSON files ("file" may lead, as a SOURCE would), records marked "fallback". */
+static int read_fallback(struct stream *st)
+{
+	char *copy = sb_strdup(st->set->fallback), *save = NULL;
+	int first = 1;
+
+	sb_input_close(&st->in);
+	sb_input_init(&st->in, st->common);
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save), first = 0)
+		if (!(first && strcmp(w, "file") == 0))
+			sb_input_add(&st->in, w, NULL, 0);
+	free(copy);
+	if (st->in.nfiles == 0)
+		sb_usage_error("--fallback names no file");
+	st->fallback_mode = 1;
+	read_files(st);
+	return st->in.io_failed ? SB_EXIT_IO : 0;
+}
+
+static int fetch_cloudwatch(struct stream *st, const char *source)
+{
+	struct sb_aws a;
+	double now = sb_time_now();
+	int rc;
+
+	sb_aws_init(&a, st->set->endpoint);
+	a.deadline = now + (st->set->timeout_given ? st->set->timeout : 300);
+	a.max_attempts = (int)st->set->retries + 1;
+	if (strcmp(source, "cloudwatch-metrics") == 0)
+		rc = fetch_metrics(st, &a, now);
+	else if (strcmp(source, "cloudwatch-logs") == 0)
+		rc = fetch_logs(st, &a, now);
+	else
+		rc = fetch_alarms(st, &a, now);
+	if (st->common->verbose)
+		sb_warn("%s: %ld request%s sent", source, a.requests, a.requests == 1 ? "" : "s");
+	sb_aws_free(&a);
+	return rc < 0 ? SB_EXIT_REMOTE : 0;
+}
+
+/*
+ * A remote source behind its circuit breaker (breakers/SOURCE.json): while
+ * it is open no request is sent, and --fallback is read instead.
+ */
+static int read_remote(struct stream *st, const char *source)
+{
+	struct sb_breaker b;
+	char *rel = sb_asprintf("breakers/%s.json", source), *path = sb_state_path(st->common, rel);
+	double now = sb_time_now();
+	int status;
+
+	sb_breaker_load(&b, path, (int)st->set->breaker_failures, st->set->breaker_cooldown);
+	free(rel);
+	free(path);
+	if (!sb_breaker_allow(&b, now)) {
+		char until[SB_TIME_BUFSZ];
+		sb_time_format(b.open_until, until);
+		if (st->set->fallback) {
+			if (!st->common->quiet)
+				sb_warn("%s: circuit breaker open until %s: reading --fallback", source, until);
+			status = read_fallback(st);
+		} else {
+			sb_warn("%s: circuit breaker open until %s after %d failed runs; no request sent", source, until,
+				b.failures);
+			status = SB_EXIT_REMOTE;
+		}
+		sb_breaker_free(&b);
+		return status;
+	}
+	status = strcmp(source, "prometheus") == 0 ? read_prometheus(st) : fetch_cloudwatch(st, source);
+	if (!st->set->dry_run && sb_breaker_record(&b, status == 0, sb_time_now()) < 0)
+		sb_warn("cannot write breaker '%s':", b.path);
+	sb_breaker_free(&b);
+	return status;
+}
+
 /* The first operand names the source when it is one; the rest are files. */
 static const char *take_source(struct sb_common *c)
 {
-	if (c->nfiles > 0 && (strcmp(c->files[0], "file") == 0 || strcmp(c->files[0], "prometheus") == 0)) {
-		c->nfiles--;
-		return *c->files++;
-	}
+	static const char *const sources[] = {"file", "prometheus", "cloudwatch-metrics", "cloudwatch-logs",
+					      "cloudwatch-alarms", NULL};
+
+	for (int i = 0; c->nfiles > 0 && sources[i]; i++)
+		if (strcmp(c->files[0], sources[i]) == 0) {
+			c->nfiles--;
+			return *c->files++;
+		}
 	return "file";
 }
 
@@ -722,16 +1043,19 @@ static void free_settings(struct settings *s)
 	}
 	free(s->maps);
 	free(s->queries);
+	free(s->metrics);
+	free(s->dimensions);
 }
 
 int main(int argc, char **argv)
 {
-	struct settings set = {.step = 15, .timeout = 30};
+	struct settings set = {.step = 15, .timeout = 30, .cache_ttl = 60, .breaker_failures = 5,
+			       .breaker_cooldown = 300, .retries = 4};
 	const struct sb_tool_spec spec = {
 		.name = "sb-stream",
 		.synopsis = "[SOURCE] [OPTION]... [FILE]...",
-		.purpose = "Read telemetry from a SOURCE (file, the default, or prometheus) and write\n"
-			   "metric, log and event records.",
+		.purpose = "Read telemetry from a SOURCE (file, the default, prometheus, cloudwatch-metrics,\n"
+			   "cloudwatch-logs or cloudwatch-alarms) and write metric, log and event records.",
 		.options = options,
 		.set = set_option,
 		.ctx = &set,
@@ -744,9 +1068,9 @@ int main(int argc, char **argv)
 	sb_progname = "sb-stream";
 	sb_opts_parse(&spec, argc, argv, &common);
 	source = take_source(&common);
-	if (strcmp(source, "prometheus") == 0 && common.nfiles)
-		sb_usage_error("prometheus reads no FILE ('%s')", common.files[0]);
-	if (strcmp(source, "file") == 0 && set.source_options)
+	if (strcmp(source, "file") != 0 && common.nfiles)
+		sb_usage_error("%s reads no FILE ('%s')", source, common.files[0]);
+	if (strcmp(source, "prometheus") != 0 && set.source_options)
 		sb_usage_error("--query, --step and --name apply to the prometheus source");
 	if (set.format_jq && set.format)
 		sb_usage_error("--format and --format-jq exclude each other");
@@ -761,11 +1085,11 @@ int main(int argc, char **argv)
 
 	install_signals();
 	sb_output_init(common.unbuffered || set.follow);
-	set_up_state(&st);
+	set_up_state(&st, strcmp(source, "file") == 0);
 	plan_files(&st, &common);
 	sb_progress_start(!common.quiet);
-	if (strcmp(source, "prometheus") == 0)
-		status = read_prometheus(&st);
+	if (strcmp(source, "file") != 0)
+		status = read_remote(&st, source);
 	else
 		read_files(&st);
 	sb_progress_done();
