@@ -38,15 +38,16 @@ fake_user_and_dpkg() {
 }
 
 @test "set-up names the apt-get command when not root and packages are missing" {
-	fake_user_and_dpkg 'case "$3" in jq) echo "install ok installed";; *) exit 1;; esac'
+	# only jq installed, and a package that provides npm
+	fake_user_and_dpkg 'printf "ii |jq, \nii |nodejs, npm\nrc |gcc, \n"'
 	run -2 --separate-stderr env PATH="$PWD/fakebin:$PATH" sh "$SB_ROOT/scripts/ensure-deps"
 	assert_equal "${stderr_lines[0]}" "sb: missing Debian packages; install them with:"
 	assert_regex "${stderr_lines[1]}" '^  sudo apt-get install -y gcc make .*libjq-dev .*bats-assert'
-	[[ "${stderr_lines[1]}" != *" jq "* ]]
+	[[ "${stderr_lines[1]}" != *" jq "* && "${stderr_lines[1]}" != *" npm"* && "${stderr_lines[1]}" != *nodejs* ]]
 }
 
 @test "set-up does nothing when every package is present" {
-	fake_user_and_dpkg 'echo "install ok installed"'
+	fake_user_and_dpkg "$(printf 'for p in %s; do echo "ii |$p, "; done' "$(sed -n '/^packages="/,/"$/p' "$SB_ROOT/scripts/ensure-deps" | tr -d '"' | sed 's/^packages=//' | tr '\n' ' ')")"
 	run -0 --separate-stderr env PATH="$PWD/fakebin:$PATH" sh "$SB_ROOT/scripts/ensure-deps"
 	assert_equal "$stderr" ""
 }
