@@ -58,7 +58,7 @@ static const struct sb_option options[] = {
 	{"name", 0, "NAME", "prometheus: metric name of the records", OPT_NAME, NULL, NULL},
 	{"tenant-label", 0, "LABEL", "prometheus: label that names the tenant", OPT_TENANT_LABEL,
 	 "SB_PROMETHEUS_TENANT_LABEL", "prometheus.tenant_label"},
-	{"timeout", 0, "DURATION", "remote sources: time allowed for the run (default 30s; CloudWatch 5m)",
+	{"timeout", 0, "DURATION", "prometheus: per request (default 30s); CloudWatch: the whole run (5m)",
 	 OPT_TIMEOUT, NULL, "stream.timeout"},
 	{"bearer-token-file", 0, "FILE", "prometheus: send the token in FILE", OPT_BEARER,
 	 "SB_PROMETHEUS_BEARER_TOKEN_FILE", "prometheus.bearer_token_file"},
@@ -79,8 +79,8 @@ static const struct sb_option options[] = {
 	 NULL, NULL},
 	{"cache-ttl", 0, "DURATION", "cloudwatch-alarms: reuse states fetched this recently (default 60s)",
 	 OPT_CACHE_TTL, NULL, "cloudwatch.cache_ttl"},
-	{"endpoint", 0, "URL", "CloudWatch: send requests to URL (also AWS_ENDPOINT_URL)", OPT_ENDPOINT, NULL,
-	 "cloudwatch.endpoint"},
+	{"endpoint", 0, "URL", "CloudWatch: send requests to URL (also AWS_ENDPOINT_URL)", OPT_ENDPOINT,
+	 "AWS_ENDPOINT_URL", "cloudwatch.endpoint"},
 	{"retries", 0, "N", "CloudWatch: retries of a throttled or failed request (default 4)", OPT_RETRIES, NULL,
 	 "cloudwatch.retries"},
 	{"breaker-failures", 0, "N", "remote sources: open the breaker after N failed runs (default 5)",
@@ -262,7 +262,12 @@ static int set_option(void *ctx, int id, const char *arg)
 		push_arg(&s->dimensions, &s->ndimensions, arg);
 		return 0;
 	case OPT_STAT: s->stat = arg; return 0;
-	case OPT_PERIOD: return set_duration("period", arg, &s->period);
+	case OPT_PERIOD:
+		if (set_duration("period", arg, &s->period) < 0)
+			return -1;
+		if (s->period != floor(s->period))
+			return sb_error("--period: '%s' is not a whole number of seconds", arg);
+		return 0;
 	case OPT_GROUP: s->group = arg; return 0;
 	case OPT_GROUP_PREFIX: s->group_prefix = arg; return 0;
 	case OPT_FILTER: s->filter = arg; return 0;
@@ -275,12 +280,10 @@ static int set_option(void *ctx, int id, const char *arg)
 		s->state = arg;
 		return 0;
 	}
-	case OPT_CACHE_TTL:
-		if (strcmp(arg, "0") == 0) {
-			s->cache_ttl = 0;
-			return 0;
-		}
-		return set_duration("cache-ttl", arg, &s->cache_ttl);
+	case OPT_CACHE_TTL: /* 0 turns the cache off */
+		if (sb_duration_parse(arg, &s->cache_ttl) < 0)
+			return sb_error("--cache-ttl: '%s' is not a duration like 30s or 5m", arg);
+		return 0;
 	case OPT_ENDPOINT: s->endpoint = arg; return 0;
 	case OPT_BREAKER_FAILURES: return sb_opt_long("breaker-failures", arg, 1, 1000000, &s->breaker_failures);
 	case OPT_BREAKER_COOLDOWN: return set_duration("breaker-cooldown", arg, &s->breaker_cooldown);
@@ -988,8 +991,8 @@ static int read_remote(struct stream *st, const char *source)
 				sb_warn("%s: circuit breaker open until %s: reading --fallback", source, until);
 			status = read_fallback(st);
 		} else {
-			sb_warn("%s: circuit breaker open until %s after %d failed runs; no request sent", source, until,
-				b.failures);
+			sb_warn("%s: circuit breaker open until %s after %d failed run%s; no request sent", source, until,
+				b.failures, b.failures == 1 ? "" : "s");
 			status = SB_EXIT_REMOTE;
 		}
 		sb_breaker_free(&b);

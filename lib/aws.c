@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The value of key in [section] of an INI file such as ~/.aws/credentials; NULL when absent. */
 static char *ini_value(const char *path, const char *section, const char *key)
@@ -77,6 +78,8 @@ void sb_aws_init(struct sb_aws *a, const char *endpoint)
 
 	memset(a, 0, sizeof *a);
 	a->max_attempts = 5;
+	/* Runs throttled together must not retry together: seed the jitter per process. */
+	srand((unsigned)time(NULL) ^ (unsigned)getpid() << 16);
 	if (!profile || !*profile)
 		profile = "default";
 	a->access_key = env_or_null("AWS_ACCESS_KEY_ID");

@@ -230,3 +230,11 @@ targets() {
 	assert_equal "${stderr_lines[0]}" "sb-stream: cloudwatch-logs needs one of --group and --group-prefix"
 	run -2 sb-stream cloudwatch-alarms --state SLEEPY
 }
+
+@test "AWS_ENDPOINT_URL names the endpoint; --period must be whole seconds" {
+	script s.json "$(jq -n --argjson t "$t0" '{"GraniteServiceVersion20100801.GetMetricData": [{MetricDataResults: [{Id: "m0", Timestamps: [$t], Values: [4]}]}]}')"
+	fake_aws_start s.json
+	AWS_ENDPOINT_URL="$FAKE_AWS_URL" run -0 sb-stream cloudwatch-metrics --namespace N --metric M
+	assert_equal "$(jq .value <<<"$output")" 4
+	run -2 sb-stream cloudwatch-metrics --namespace N --metric M --period 1.5s
+}
