@@ -15,7 +15,7 @@ CFLAGS    ?=
 LDFLAGS   ?=
 SB_CFLAGS  = -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE \
              -DSB_VERSION='"$(VERSION)"' -Ilib -MMD -MP
-SB_LIBS    = -ljq -lonig -lcurl -lcrypto -lm
+SB_LIBS    = -ljq -lonig -lcurl -lcrypto -lmicrohttpd -lpthread -lm
 
 # make SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer, in a build
 # directory of its own so the two builds never mix objects.

@@ -8,6 +8,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "input.h"
+#include "listen.h"
 #include "logformat.h"
 #include "opts.h"
 #include "output.h"
@@ -32,6 +33,7 @@ enum {
 	OPT_STEP, OPT_NAME, OPT_TENANT_LABEL, OPT_TIMEOUT, OPT_BEARER, OPT_NAMESPACE, OPT_METRIC, OPT_DIMENSION,
 	OPT_STAT, OPT_PERIOD, OPT_GROUP, OPT_GROUP_PREFIX, OPT_FILTER, OPT_INSIGHTS, OPT_PREFIX, OPT_STATE,
 	OPT_CACHE_TTL, OPT_ENDPOINT, OPT_BREAKER_FAILURES, OPT_BREAKER_COOLDOWN, OPT_FALLBACK, OPT_RETRIES,
+	OPT_ADDR, OPT_TOKEN_FILE,
 };
 
 static const struct sb_option options[] = {
@@ -81,6 +83,10 @@ static const struct sb_option options[] = {
 	 OPT_CACHE_TTL, NULL, "cloudwatch.cache_ttl"},
 	{"endpoint", 0, "URL", "CloudWatch: send requests to URL (also AWS_ENDPOINT_URL)", OPT_ENDPOINT,
 	 "AWS_ENDPOINT_URL", "cloudwatch.endpoint"},
+	{"addr", 0, "HOST:PORT", "listen: address to serve webhooks on (default 127.0.0.1:9099)", OPT_ADDR,
+	 "SB_LISTEN_ADDR", "listen.addr"},
+	{"token-file", 0, "FILE", "listen: require \"Authorization: Bearer\" with the token in FILE", OPT_TOKEN_FILE,
+	 "SB_LISTEN_TOKEN_FILE", "listen.token_file"},
 	{"retries", 0, "N", "CloudWatch: retries of a throttled or failed request (default 4)", OPT_RETRIES, NULL,
 	 "cloudwatch.retries"},
 	{"breaker-failures", 0, "N", "remote sources: open the breaker after N failed runs (default 5)",
@@ -108,7 +114,7 @@ struct settings {
 	double sample, step, timeout;
 	int source_options; /* a prometheus option was given */
 	const char *namespace, *stat, *group, *group_prefix, *filter, *insights, *prefix, *state, *endpoint;
-	const char *fallback;
+	const char *fallback, *addr, *token_file;
 	const char **metrics, **dimensions; /* NULL-terminated */
 	int nmetrics, ndimensions, timeout_given;
 	double period, cache_ttl, breaker_cooldown;
@@ -289,6 +295,8 @@ static int set_option(void *ctx, int id, const char *arg)
 	case OPT_BREAKER_COOLDOWN: return set_duration("breaker-cooldown", arg, &s->breaker_cooldown);
 	case OPT_FALLBACK: s->fallback = arg; return 0;
 	case OPT_RETRIES: return sb_opt_long("retries", arg, 0, 100, &s->retries);
+	case OPT_ADDR: s->addr = arg; return 0;
+	case OPT_TOKEN_FILE: s->token_file = arg; return 0;
 	case OPT_BEARER: s->bearer_file = arg; return 0;
 	}
 	return -1;
@@ -1005,11 +1013,42 @@ static int read_remote(struct stream *st, const char *source)
 	return status;
 }
 
+/*
+ * listen: each accepted webhook's events go out at once (flushed), through
+ * the same filters and de-duplication as any record.
+ */
+static void emit_webhook_event(void *ctx, jv rec)
+{
+	struct stream *st = ctx;
+
+	emit(st, rec, 1, 0);
+	if (fflush(stdout) == EOF && errno == EPIPE)
+		stop_requested = 1;
+	save_state(st);
+}
+
+static int listen_for_webhooks(struct stream *st)
+{
+	char *token = st->set->token_file ? read_token(st->set->token_file) : NULL;
+	struct sb_listen_opts o = {.addr = st->set->addr ? st->set->addr : "127.0.0.1:9099", .token = token,
+				   .max_body = 1 << 20, .stop = &stop_requested};
+	int status;
+
+	if (token && !*token)
+		sb_die(SB_EXIT_USAGE, "token file '%s' is empty", st->set->token_file);
+	status = sb_listen_serve(&o, emit_webhook_event, st);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	return status;
+}
+
 /* The first operand names the source when it is one; the rest are files. */
 static const char *take_source(struct sb_common *c)
 {
 	static const char *const sources[] = {"file", "prometheus", "cloudwatch-metrics", "cloudwatch-logs",
-					      "cloudwatch-alarms", NULL};
+					      "cloudwatch-alarms", "listen", NULL};
 
 	for (int i = 0; c->nfiles > 0 && sources[i]; i++)
 		if (strcmp(c->files[0], sources[i]) == 0) {
@@ -1058,7 +1097,7 @@ int main(int argc, char **argv)
 		.name = "sb-stream",
 		.synopsis = "[SOURCE] [OPTION]... [FILE]...",
 		.purpose = "Read telemetry from a SOURCE (file, the default, prometheus, cloudwatch-metrics,\n"
-			   "cloudwatch-logs or cloudwatch-alarms) and write metric, log and event records.",
+			   "cloudwatch-logs, cloudwatch-alarms or listen) and write metric, log and event records.",
 		.options = options,
 		.set = set_option,
 		.ctx = &set,
@@ -1091,7 +1130,9 @@ int main(int argc, char **argv)
 	set_up_state(&st, strcmp(source, "file") == 0);
 	plan_files(&st, &common);
 	sb_progress_start(!common.quiet);
-	if (strcmp(source, "file") != 0)
+	if (strcmp(source, "listen") == 0)
+		status = listen_for_webhooks(&st);
+	else if (strcmp(source, "file") != 0)
 		status = read_remote(&st, source);
 	else
 		read_files(&st);

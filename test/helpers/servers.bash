@@ -102,7 +102,8 @@ wait_gone() {
 	local limit state
 	limit=$(deadline "$2")
 	while kill -0 "$1" 2>/dev/null; do
-		state=$(sed -n 's/.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+		# the process may end between kill -0 and this read: no error then
+		state=$(sed -n 's/.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
 		[ "$state" = Z ] && return 0
 		past_deadline "$limit" && { echo "process $1 still runs" >&2; return 1; }
 		sleep 0.02
