@@ -1017,14 +1017,26 @@ static int read_remote(struct stream *st, const char *source)
  * listen: each accepted webhook's events go out at once (flushed), through
  * the same filters and de-duplication as any record.
  */
-static void emit_webhook_event(void *ctx, jv rec)
+static int webhook_write_errno; /* why the output failed, for the end of the run */
+
+static int emit_webhook_event(void *ctx, jv rec)
 {
+	static double saved;
 	struct stream *st = ctx;
 
 	emit(st, rec, 1, 0);
-	if (fflush(stdout) == EOF && errno == EPIPE)
+	if (fflush(stdout) == EOF) {
+		/* Not written, so not accepted; the end of the run reports the error. */
+		webhook_write_errno = errno ? errno : EIO;
 		stop_requested = 1;
-	save_state(st);
+		return -1;
+	}
+	/* The seen set, at most once a second: the end of the run saves it too. */
+	if (sb_time_now() - saved >= 1) {
+		save_state(st);
+		saved = sb_time_now();
+	}
+	return 0;
 }
 
 static int listen_for_webhooks(struct stream *st)
@@ -1037,6 +1049,12 @@ static int listen_for_webhooks(struct stream *st)
 	if (token && !*token)
 		sb_die(SB_EXIT_USAGE, "token file '%s' is empty", st->set->token_file);
 	status = sb_listen_serve(&o, emit_webhook_event, st);
+	if (webhook_write_errno == EPIPE) /* the reader went away: a quiet end, as for every source */
+		_exit(SB_EXIT_OK);
+	if (webhook_write_errno) {
+		errno = webhook_write_errno;
+		sb_die(SB_EXIT_IO, "write error on standard output:");
+	}
 	if (token) {
 		explicit_bzero(token, strlen(token));
 		free(token);

@@ -286,11 +286,15 @@ static enum MHD_Result finish(struct server *s, struct MHD_Connection *c, struct
 			sb_warn("%s", note);
 		free(note);
 	}
+	int failed = 0;
 	pthread_mutex_lock(&s->emit_lock);
-	for (int i = 0; i < n; i++)
-		s->emit(s->ctx, jv_array_get(jv_copy(recs), i));
+	for (int i = 0; i < n && !failed; i++)
+		failed = s->emit(s->ctx, jv_array_get(jv_copy(recs), i)) < 0;
 	pthread_mutex_unlock(&s->emit_lock);
 	jv_free(recs);
+	/* Only events that reached the output are accepted: the sender keeps the others and retries. */
+	if (failed)
+		return answer_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot write the events: not accepted");
 	ret = answer_json(c, MHD_HTTP_ACCEPTED, "accepted", jv_number(n), NULL, NULL, 0);
 	return ret;
 }

@@ -17,9 +17,10 @@ struct sb_listen_opts {
  * Called with each event record (consumed by the callee) of an accepted
  * request, on one thread at a time: the caller filters, de-duplicates and
  * writes, flushing at once. It runs before the request is answered, so an
- * event answered 202 has been emitted.
+ * event answered 202 has been emitted. It returns 0, or -1 when the record
+ * could not be written: the request is then answered 503 (not accepted).
  */
-typedef void (*sb_listen_emit)(void *ctx, jv rec);
+typedef int (*sb_listen_emit)(void *ctx, jv rec);
 
 /*
  * Serve HTTP on o->addr until *o->stop is set (by the caller's SIGTERM or

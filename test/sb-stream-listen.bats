@@ -18,17 +18,20 @@ teardown() {
 }
 
 # start_listener [OPTION]...: sb-stream listen on 127.0.0.1:PORT; LISTEN_PID is its PID.
+# A shell starts background commands with SIGINT ignored: env gives it back its default,
+# as a terminal or a service manager would.
 start_listener() {
-	sb-stream listen --addr "127.0.0.1:$PORT" "$@" >out.ndjson 2>err.txt 3>&- &
+	env --default-signal=INT sb-stream listen --addr "127.0.0.1:$PORT" "$@" >out.ndjson 2>err.txt 3>&- &
 	LISTEN_PID=$!
 	remember_pid "$LISTEN_PID"
-	wait_listening "$PORT"
+	wait_listening "$PORT" 20
 }
 
-# stop_listener: SIGTERM, then wait; the exit status is in LISTEN_STATUS.
+# stop_listener: SIGTERM, then wait; the exit status is in LISTEN_STATUS. The listener
+# gives requests in flight 10 seconds: 30 is a margin for a loaded machine.
 stop_listener() {
 	kill -TERM "$LISTEN_PID" 2>/dev/null || true
-	wait_gone "$LISTEN_PID" 15
+	wait_gone "$LISTEN_PID" 30
 	LISTEN_STATUS=0
 	wait "$LISTEN_PID" || LISTEN_STATUS=$?
 }
@@ -385,8 +388,11 @@ sns_wrap() {
 	printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' >&"$conn"
 	read -r -t 2 line <&"$conn"
 	assert_equal "${line%$'\r'}" 'HTTP/1.1 200 OK'
+	local start=$EPOCHREALTIME
 	kill -INT "$LISTEN_PID"
-	wait_gone "$LISTEN_PID" 5
+	wait_gone "$LISTEN_PID" 30
+	# well before the 10 seconds given to requests in flight: the idle connection is not one
+	awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 8) }'
 	exec {conn}>&-
 	LISTEN_STATUS=0
 	wait "$LISTEN_PID" || LISTEN_STATUS=$?
@@ -484,4 +490,19 @@ sns_wrap() {
 	[ "$took" -lt 90 ]
 	stop_listener
 	assert_equal "$LISTEN_STATUS" 0
+}
+
+@test "a write error answers 503, not 202, and ends the listener with status 5" {
+	alertmanager_payload
+	env --default-signal=INT sb-stream listen --addr "127.0.0.1:$PORT" --dedup 0 >/dev/full 2>err.txt 3>&- &
+	LISTEN_PID=$!
+	remember_pid "$LISTEN_PID"
+	wait_listening "$PORT" 20
+	run post / am.json
+	assert_output --partial '503 '
+	wait_gone "$LISTEN_PID" 30
+	LISTEN_STATUS=0
+	wait "$LISTEN_PID" || LISTEN_STATUS=$?
+	assert_equal "$LISTEN_STATUS" 5
+	assert_equal "$(cat err.txt)" "sb-stream: write error on standard output: No space left on device"
 }

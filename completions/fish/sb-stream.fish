@@ -11,7 +11,8 @@ source (dirname (realpath (status filename)))/sb-common.fish
 __sb_complete_common $cmd
 
 # Options of sb-stream.  The first operand may name the SOURCE (file,
-# prometheus, cloudwatch-metrics, cloudwatch-logs or cloudwatch-alarms);
+# prometheus, cloudwatch-metrics, cloudwatch-logs, cloudwatch-alarms or
+# listen);
 # the other operands are files, which fish completes, with the file source
 # only: the others read none.
 
@@ -24,7 +25,8 @@ function __sb_stream_operands --description 'Print the operands of the sb-stream
         --sample --url --query --step --name --tenant-label --timeout \
         --bearer-token-file --namespace --metric --dimension --stat --period \
         --group --group-prefix --filter --insights --prefix --state --cache-ttl \
-        --endpoint --retries --breaker-failures --breaker-cooldown --fallback
+        --endpoint --addr --token-file --retries --breaker-failures \
+        --breaker-cooldown --fallback
     set -l skip 0
     set -l ended 0
     for t in $tokens
@@ -51,7 +53,7 @@ end
 
 function __sb_stream_no_files --description 'True when the SOURCE of sb-stream reads no file'
     set -l operands (__sb_stream_operands)
-    contains -- "$operands[1]" prometheus cloudwatch-metrics cloudwatch-logs cloudwatch-alarms
+    contains -- "$operands[1]" prometheus cloudwatch-metrics cloudwatch-logs cloudwatch-alarms listen
 end
 
 complete -c $cmd -n __sb_stream_no_operand -a file -d 'Read files or standard input (default)'
@@ -59,6 +61,7 @@ complete -c $cmd -n __sb_stream_no_operand -a prometheus -d 'Query the Prometheu
 complete -c $cmd -n __sb_stream_no_operand -a cloudwatch-metrics -d 'Fetch the datapoints of CloudWatch metrics'
 complete -c $cmd -n __sb_stream_no_operand -a cloudwatch-logs -d 'Read CloudWatch Logs events or run a Logs Insights query'
 complete -c $cmd -n __sb_stream_no_operand -a cloudwatch-alarms -d 'Read the states of CloudWatch alarms'
+complete -c $cmd -n __sb_stream_no_operand -a listen -d 'Serve webhooks of Alertmanager, EventBridge and SNS'
 complete -c $cmd -n __sb_stream_no_files -f
 complete -c $cmd -l format -x -a 'ndjson syslog combined json alertmanager' -d 'Input format'
 complete -c $cmd -l format-jq -x -d 'Turn each raw line into a record with a jq PROGRAM'
@@ -93,6 +96,8 @@ complete -c $cmd -l prefix -x -d 'CloudWatch alarms: alarms whose name starts so
 complete -c $cmd -l state -x -a 'OK ALARM INSUFFICIENT_DATA' -d 'CloudWatch alarms: only alarms in STATE'
 complete -c $cmd -l cache-ttl -x -d 'CloudWatch alarms: reuse states fetched this recently (default 60s)'
 complete -c $cmd -l endpoint -x -d 'CloudWatch: send requests to URL (also AWS_ENDPOINT_URL)'
+complete -c $cmd -l addr -x -d 'Listen: address to serve webhooks on (default 127.0.0.1:9099)'
+complete -c $cmd -l token-file -r -F -d 'Listen: require the bearer token in FILE'
 complete -c $cmd -l retries -x -d 'CloudWatch: retries of a throttled or failed request (default 4)'
 complete -c $cmd -l breaker-failures -x -d 'Remote sources: open the breaker after N failed runs (default 5)'
 complete -c $cmd -l breaker-cooldown -x -d 'Remote sources: keep it open this long (default 5m)'
