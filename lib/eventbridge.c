@@ -1,6 +1,7 @@
 /* eventbridge.c - Amazon EventBridge events and SNS notifications to event records */
 #include "eventbridge.h"
 #include "err.h"
+#include "record.h"
 #include "hash.h"
 #include "logformat.h"
 #include "timefmt.h"
@@ -20,17 +21,6 @@ struct outer {
 	int in_sns;
 };
 
-static jv fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static jv fail(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	return jv_invalid_with_msg(jv_string(buf));
-}
 
 /* ---- reading fields (objects borrowed, values owned, invalid = absent) ---- */
 
@@ -309,12 +299,12 @@ static jv eventbridge_alarm(jv doc, const struct outer *o)
 	double ts;
 
 	if (!jv_is_valid(detail))
-		return fail("cloudwatch alarm event has no detail object");
+		return sb_invalid("cloudwatch alarm event has no detail object");
 	name = str_field(detail, "alarmName");
 	state_obj = obj_field(detail, "state");
 	state = str_field(state_obj, "value");
 	if (!jv_is_valid(name) || !jv_is_valid(state)) {
-		out = fail("cloudwatch alarm event has no detail.%s", jv_is_valid(name) ? "state.value" : "alarmName");
+		out = sb_invalid("cloudwatch alarm event has no detail.%s", jv_is_valid(name) ? "state.value" : "alarmName");
 		jv_free(name);
 		jv_free(state);
 		jv_free(state_obj);
@@ -354,7 +344,7 @@ static jv sns_alarm(jv msg, const struct outer *o)
 	if (!jv_is_valid(name) || !jv_is_valid(state)) {
 		jv_free(name);
 		jv_free(state);
-		return fail("cloudwatch alarm message has no %s string", jv_is_valid(name) ? "NewStateValue" : "AlarmName");
+		return sb_invalid("cloudwatch alarm message has no %s string", jv_is_valid(name) ? "NewStateValue" : "AlarmName");
 	}
 	trigger = obj_field(msg, "Trigger");
 	dims = jv_object();
@@ -443,7 +433,7 @@ static jv completion(jv doc, jv dest, int failed, const struct outer *o, const c
 		jv_free(resp);
 		jv_free(payload);
 		jv_free(request);
-		return fail("lambda invocation result has no function ARN");
+		return sb_invalid("lambda invocation result has no function ARN");
 	}
 	condition = str_field(req, "condition");
 	fn_error = str_field(resp, "functionError");
@@ -524,7 +514,7 @@ static jv eventbridge(jv doc, const char *detail_type, const struct outer *o)
 		const char *result = detail_type + sizeof lambda - 1;
 		jv detail = obj_field(doc, "detail");
 		if (!jv_is_valid(detail))
-			return fail("lambda invocation result has no detail object");
+			return sb_invalid("lambda invocation result has no detail object");
 		out = completion(doc, detail, strcmp(result, "Success") != 0, o, "eventbridge");
 		jv_free(detail);
 		return out;
@@ -544,17 +534,17 @@ static jv sns(jv doc, const char *type, const struct outer *o)
 	if (strcmp(type, "SubscriptionConfirmation") == 0 || strcmp(type, "UnsubscribeConfirmation") == 0)
 		return jv_array();
 	if (strcmp(type, "Notification") != 0)
-		return fail("sns message of type '%.60s' is not handled", type);
+		return sb_invalid("sns message of type '%.60s' is not handled", type);
 	if (o->in_sns)
-		return fail("nested sns notification");
+		return sb_invalid("nested sns notification");
 	message = str_field(doc, "Message");
 	if (!jv_is_valid(message))
-		return fail("sns notification has no Message string");
+		return sb_invalid("sns notification has no Message string");
 	inner = parse_json(jv_string_value(message), (size_t)jv_string_length_bytes(jv_copy(message)));
 	if (!jv_is_valid(inner)) {
 		jv_free(inner);
 		jv_free(message);
-		return fail("sns notification: Message is not JSON");
+		return sb_invalid("sns notification: Message is not JSON");
 	}
 	mid = str_field(doc, "MessageId");
 	if (jv_is_valid(mid))
@@ -564,7 +554,7 @@ static jv sns(jv doc, const char *type, const struct outer *o)
 	out = document(inner, jv_string_value(message), (size_t)jv_string_length_bytes(jv_copy(message)), &in);
 	if (!jv_is_valid(out) && jv_invalid_has_msg(jv_copy(out))) {
 		jv msg = jv_invalid_get_msg(out);
-		out = fail("sns notification: %s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "bad Message");
+		out = sb_invalid("sns notification: %s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "bad Message");
 		jv_free(msg);
 	}
 	jv_free(mid);
@@ -579,7 +569,7 @@ static jv document(jv doc, const char *text, size_t len, const struct outer *o)
 	jv v, req, out;
 
 	if (jv_get_kind(doc) != JV_KIND_OBJECT)
-		return fail("body is not a JSON object");
+		return sb_invalid("body is not a JSON object");
 	v = arr_field(doc, "alerts");
 	if (jv_is_valid(v)) {
 		jv_free(v);
@@ -615,7 +605,7 @@ static jv document(jv doc, const char *text, size_t len, const struct outer *o)
 		return jv_is_valid(out) ? JV_ARRAY_1(out) : out;
 	}
 	jv_free(req);
-	return fail("%s is not an Alertmanager, EventBridge or SNS payload", o->in_sns ? "message" : "body");
+	return sb_invalid("%s is not an Alertmanager, EventBridge or SNS payload", o->in_sns ? "message" : "body");
 }
 
 /*
@@ -686,7 +676,7 @@ jv sb_events_from_webhook(const char *body, size_t len, double now)
 	if (!jv_is_valid(doc)) {
 		jv_free(doc);
 		free(copy);
-		return fail(len > INT_MAX - 1 ? "body too large" : "body is not JSON");
+		return sb_invalid(len > INT_MAX - 1 ? "body too large" : "body is not JSON");
 	}
 	out = document(doc, copy, len, &o);
 	jv_free(doc);

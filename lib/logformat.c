@@ -1,6 +1,7 @@
 /* logformat.c - text log lines (syslog, combined, Alertmanager) and structured log lines as records */
 #include "logformat.h"
 #include "err.h"
+#include "record.h"
 #include "hash.h"
 #include "timefmt.h"
 
@@ -98,17 +99,6 @@ static jv str_range(const char *p, const char *e)
 	return jv_string_sized(p, (int)(e - p));
 }
 
-static jv fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static jv fail(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	return jv_invalid_with_msg(jv_string(buf));
-}
 
 /* Quote at most 60 bytes of a bad value in a message, so one long line does not flood stderr. */
 #define QUOTED(p, e) (int)((e) - (p) > 60 ? 60 : (e) - (p)), (p)
@@ -306,7 +296,7 @@ static const char *sd_parse(const char *p, const char *end, jv *sd, jv *err)
 	if (p < end && *p == '-')
 		return p + 1;
 	if (p >= end || *p != '[') {
-		*err = fail("syslog: bad structured data");
+		*err = sb_invalid("syslog: bad structured data");
 		return NULL;
 	}
 	*sd = jv_object();
@@ -318,7 +308,7 @@ static const char *sd_parse(const char *p, const char *end, jv *sd, jv *err)
 			p++;
 		id_end = p;
 		if (id_end == id || p >= end || (*p != ' ' && *p != ']')) {
-			*err = fail("syslog: bad structured data element");
+			*err = sb_invalid("syslog: bad structured data element");
 			return NULL;
 		}
 		/* An SD-ID seen twice (which RFC 5424 forbids) adds to the first. */
@@ -337,14 +327,14 @@ static const char *sd_parse(const char *p, const char *end, jv *sd, jv *err)
 			if (name_end == name || end - p < 2 || p[0] != '=' || p[1] != '"' ||
 			    !(p = unquote(p + 2, end, "\"\\]", &value))) {
 				jv_free(element);
-				*err = fail("syslog: bad structured data parameter in [%.*s]", QUOTED(id, id_end));
+				*err = sb_invalid("syslog: bad structured data parameter in [%.*s]", QUOTED(id, id_end));
 				return NULL;
 			}
 			element = sd_add(element, str_range(name, name_end), value);
 		}
 		if (p >= end || *p != ']') {
 			jv_free(element);
-			*err = fail("syslog: unterminated structured data element [%.*s]", QUOTED(id, id_end));
+			*err = sb_invalid("syslog: unterminated structured data element [%.*s]", QUOTED(id, id_end));
 			return NULL;
 		}
 		*sd = jv_object_set(*sd, str_range(id, id_end), element);
@@ -394,17 +384,17 @@ static jv syslog_5424(const char *p, const char *end, double now, double *ts, st
 	if (we - p == 1 && *p == '-')
 		*ts = now;
 	else if (rfc3339_word(p, we, ts))
-		return fail("syslog: bad timestamp '%.*s'", QUOTED(p, we));
+		return sb_invalid("syslog: bad timestamp '%.*s'", QUOTED(p, we));
 	if (we >= end)
-		return fail("syslog: truncated RFC 5424 header");
+		return sb_invalid("syslog: truncated RFC 5424 header");
 	p = we + 1;
 	if (!(p = header_field(p, end, &s->host)) || !(p = header_field(p, end, &s->app)) ||
 	    !(p = header_field(p, end, &s->pid)) || !(p = header_field(p, end, &s->msgid)))
-		return fail("syslog: truncated RFC 5424 header");
+		return sb_invalid("syslog: truncated RFC 5424 header");
 	if (!(p = sd_parse(p, end, &s->sd, &err)))
 		return err;
 	if (p < end && *p != ' ')
-		return fail("syslog: bad structured data");
+		return sb_invalid("syslog: bad structured data");
 	if (p < end)
 		p++;
 	if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -467,7 +457,7 @@ static jv parse_syslog(const char *line, const char *end, double now, jv id)
 			pri = pri * 10 + (*p++ - '0');
 		if (p == q || p >= end || *p != '>' || pri > 191) {
 			jv_free(id);
-			return fail("syslog: bad priority");
+			return sb_invalid("syslog: bad priority");
 		}
 		p++;
 	}
@@ -477,7 +467,7 @@ static jv parse_syslog(const char *line, const char *end, double now, jv id)
 		jv r;
 		if (n != 1 || *p != '1') {
 			jv_free(id);
-			return fail("syslog: unsupported version %.*s", n, p);
+			return sb_invalid("syslog: unsupported version %.*s", n, p);
 		}
 		r = syslog_5424(p + 2, end, now, &ts, &s);
 		if (!jv_is_valid(r)) {
@@ -489,19 +479,19 @@ static jv parse_syslog(const char *line, const char *end, double now, jv id)
 		const char *q = syslog_3164_time(p, end, now, &ts);
 		if (!q) {
 			jv_free(id);
-			return fail("syslog: bad timestamp '%.*s'", QUOTED(p, end - p > 15 ? p + 15 : end));
+			return sb_invalid("syslog: bad timestamp '%.*s'", QUOTED(p, end - p > 15 ? p + 15 : end));
 		}
 		syslog_3164_rest(skip_spaces(q, end), end, &s);
 	} else if (n == 4 && p + 4 < end && p[4] == '-') {
 		const char *we = word_end(p, end);
 		if (rfc3339_word(p, we, &ts)) {
 			jv_free(id);
-			return fail("syslog: bad timestamp '%.*s'", QUOTED(p, we));
+			return sb_invalid("syslog: bad timestamp '%.*s'", QUOTED(p, we));
 		}
 		syslog_3164_rest(skip_spaces(we, end), end, &s);
 	} else {
 		jv_free(id);
-		return fail("not a syslog line");
+		return sb_invalid("not a syslog line");
 	}
 	component = jv_copy(s.app);
 	fields = jv_object();
@@ -607,14 +597,14 @@ static jv parse_combined(const char *line, const char *end, jv id)
 	if (!(t_end = memchr(t, ']', (size_t)(end - t))))
 		goto not_combined;
 	if (clf_time(t, t_end, &ts)) {
-		err = fail("combined log: bad timestamp '%.*s'", QUOTED(t, t_end));
+		err = sb_invalid("combined log: bad timestamp '%.*s'", QUOTED(t, t_end));
 		goto fail;
 	}
 	p = t_end + 1;
 	if (end - p < 2 || p[0] != ' ' || p[1] != '"')
 		goto not_combined;
 	if (!(p = unquote(p + 2, end, "\"\\", &request))) {
-		err = fail("combined log: unterminated request");
+		err = sb_invalid("combined log: unterminated request");
 		goto fail;
 	}
 	if (p >= end || *p != ' ')
@@ -622,11 +612,11 @@ static jv parse_combined(const char *line, const char *end, jv id)
 	st = p + 1;
 	st_end = word_end(st, end);
 	if (read_digits(st, st_end, 3, &status) || st_end - st != 3) {
-		err = fail("combined log: bad status '%.*s'", QUOTED(st, st_end));
+		err = sb_invalid("combined log: bad status '%.*s'", QUOTED(st, st_end));
 		goto fail;
 	}
 	if (st_end >= end) {
-		err = fail("combined log: no byte count after the status");
+		err = sb_invalid("combined log: no byte count after the status");
 		goto fail;
 	}
 	by = st_end + 1;
@@ -645,11 +635,11 @@ static jv parse_combined(const char *line, const char *end, jv id)
 	p = by_end;
 	if (p < end && end - p >= 2 && p[1] == '"') {
 		if (!(p = unquote(p + 2, end, "\"\\", &referer))) {
-			err = fail("combined log: unterminated referer");
+			err = sb_invalid("combined log: unterminated referer");
 			goto fail;
 		}
 		if (end - p >= 2 && p[0] == ' ' && p[1] == '"' && !(p = unquote(p + 2, end, "\"\\", &agent))) {
-			err = fail("combined log: unterminated user agent");
+			err = sb_invalid("combined log: unterminated user agent");
 			goto fail;
 		}
 	}
@@ -683,10 +673,10 @@ static jv parse_combined(const char *line, const char *end, jv id)
 	                  jv_invalid(), jv_invalid(), jv_invalid(), jv_invalid(), fields, id);
 
 bad_bytes:
-	err = fail("combined log: bad byte count '%.*s'", QUOTED(by, by_end));
+	err = sb_invalid("combined log: bad byte count '%.*s'", QUOTED(by, by_end));
 	goto fail;
 not_combined:
-	err = fail("not a combined log line");
+	err = sb_invalid("not a combined log line");
 fail:
 	jv_free(request);
 	jv_free(referer);
@@ -749,12 +739,12 @@ static jv alert_event(jv payload, jv alert, int i)
 	int firing;
 
 	if (jv_get_kind(alert) != JV_KIND_OBJECT)
-		return fail("alertmanager payload: alerts[%d] is not an object", i);
+		return sb_invalid("alertmanager payload: alerts[%d] is not an object", i);
 	labels = jv_object_get(jv_copy(alert), jv_string("labels"));
 	name = get_string(labels, "alertname");
 	if (!jv_is_valid(name)) {
 		jv_free(labels);
-		return fail("alertmanager payload: alerts[%d] has no alertname label", i);
+		return sb_invalid("alertmanager payload: alerts[%d] has no alertname label", i);
 	}
 	status = get_string(alert, "status");
 	if (!jv_is_valid(status)) {
@@ -763,7 +753,7 @@ static jv alert_event(jv payload, jv alert, int i)
 	}
 	st = jv_is_valid(status) ? jv_string_value(status) : "";
 	if (strcmp(st, "firing") != 0 && strcmp(st, "resolved") != 0) {
-		ev = fail("alertmanager payload: alerts[%d] has status '%.60s', not firing or resolved", i, st);
+		ev = sb_invalid("alertmanager payload: alerts[%d] has status '%.60s', not firing or resolved", i, st);
 		goto out;
 	}
 	firing = strcmp(st, "firing") == 0;
@@ -771,9 +761,9 @@ static jv alert_event(jv payload, jv alert, int i)
 	time_text = get_string(alert, firing ? "startsAt" : "endsAt");
 	if (!jv_is_valid(time_text) || sb_time_parse(jv_string_value(time_text), &ts)) {
 		ev = jv_is_valid(time_text)
-		     ? fail("alertmanager payload: alerts[%d] has a bad %s '%.60s'", i,
+		     ? sb_invalid("alertmanager payload: alerts[%d] has a bad %s '%.60s'", i,
 		            firing ? "startsAt" : "endsAt", jv_string_value(time_text))
-		     : fail("alertmanager payload: alerts[%d] has no %s", i, firing ? "startsAt" : "endsAt");
+		     : sb_invalid("alertmanager payload: alerts[%d] has no %s", i, firing ? "startsAt" : "endsAt");
 		jv_free(time_text);
 		jv_free(starts);
 		goto out;
@@ -820,17 +810,17 @@ static jv parse_alertmanager(const char *line, const char *end)
 	if (!jv_is_valid(payload)) {
 		/* jq's message quotes the whole input: too long for one line of stderr. */
 		jv_free(payload);
-		return fail("alertmanager payload is not JSON");
+		return sb_invalid("alertmanager payload is not JSON");
 	}
 	if (jv_get_kind(payload) != JV_KIND_OBJECT) {
 		jv_free(payload);
-		return fail("alertmanager payload is not a JSON object");
+		return sb_invalid("alertmanager payload is not a JSON object");
 	}
 	alerts = jv_object_get(jv_copy(payload), jv_string("alerts"));
 	if (jv_get_kind(alerts) != JV_KIND_ARRAY) {
 		jv_free(alerts);
 		jv_free(payload);
-		return fail("alertmanager payload has no \"alerts\" array");
+		return sb_invalid("alertmanager payload has no \"alerts\" array");
 	}
 	out = jv_array();
 	n = jv_array_length(jv_copy(alerts));
@@ -864,11 +854,11 @@ jv sb_logformat_parse(const char *format, const char *line, size_t len, double n
 	jv rec;
 
 	if (!sb_logformat_known(format))
-		return fail("unknown log format '%.60s'", format ? format : "");
+		return sb_invalid("unknown log format '%.60s'", format ? format : "");
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len > (size_t)1 << 30)
-		return fail("line too long");
+		return sb_invalid("line too long");
 	end = line + len;
 	if (strcmp(format, "alertmanager") == 0)
 		return parse_alertmanager(line, end);
@@ -957,20 +947,20 @@ jv sb_log_from_object(jv obj)
 
 	if (jv_get_kind(obj) != JV_KIND_OBJECT) {
 		jv_free(obj);
-		return fail("not a JSON object");
+		return sb_invalid("not a JSON object");
 	}
 	dump = jv_dump_string(jv_copy(obj), 0);
 	id = hex_id(jv_string_value(dump), (size_t)jv_string_length_bytes(jv_copy(dump)));
 	jv_free(dump);
 
 	if (!(key = first_present(obj, ts_keys))) {
-		v = fail("no ts, time, timestamp or @timestamp field");
+		v = sb_invalid("no ts, time, timestamp or @timestamp field");
 		goto fail;
 	}
 	v = take(&obj, key);
 	if (value_time(v, &ts)) {
 		jv s = shown(v);
-		v = fail("bad %s '%s'", key, jv_string_value(s));
+		v = sb_invalid("bad %s '%s'", key, jv_string_value(s));
 		jv_free(s);
 		goto fail;
 	}
@@ -982,7 +972,7 @@ jv sb_log_from_object(jv obj)
 		        : jv_get_kind(v) == JV_KIND_NUMBER ? numeric_level(jv_number_value(v)) : NULL;
 		if (!level) {
 			jv s = shown(v);
-			v = fail("unknown level '%s'", jv_string_value(s));
+			v = sb_invalid("unknown level '%s'", jv_string_value(s));
 			jv_free(s);
 			goto fail;
 		}
@@ -997,13 +987,13 @@ jv sb_log_from_object(jv obj)
 		jv_free(v);
 	}
 	if (!key) {
-		v = fail("no message or msg field");
+		v = sb_invalid("no message or msg field");
 		goto fail;
 	}
 	message = take(&obj, key);
 	if (jv_get_kind(message) != JV_KIND_STRING) {
 		jv_free(message);
-		v = fail("%s is not a string", key);
+		v = sb_invalid("%s is not a string", key);
 		goto fail;
 	}
 

@@ -4,6 +4,8 @@
 #include "timefmt.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 jv sb_rec_get(jv rec, const char *key)
 {
@@ -58,4 +60,15 @@ char *sb_rec_tenant(jv rec)
 		jv_free(inner);
 	}
 	return t;
+}
+
+jv sb_invalid(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return jv_invalid_with_msg(jv_string(buf));
 }

@@ -28,4 +28,7 @@ jv sb_rec_get(jv rec, const char *key);
  */
 char *sb_rec_tenant(jv rec);
 
+/* An invalid jv carrying a formatted message (at most 255 bytes): a reason to reject a line. */
+jv sb_invalid(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif
