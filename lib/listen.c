@@ -532,7 +532,13 @@ int sb_listen_serve(const struct sb_listen_opts *o, sb_listen_emit emit, void *c
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	/*
+	 * poll(), not epoll: libmicrohttpd's epoll loop races with
+	 * MHD_quiesce_daemon over the listening socket (its workers and the
+	 * quiescing thread both remove it from the epoll set, unlocked), which
+	 * can abort or wedge a clean stop.
+	 */
+	d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	                     handle, &s,
 	                     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &s,
 	                     MHD_OPTION_LISTEN_SOCKET, fd,
