@@ -804,11 +804,9 @@ static char *remote_cursor_path(struct stream *st)
 static jv load_remote_cursor(struct stream *st)
 {
 	char *path = remote_cursor_path(st);
-	char *text = path ? sb_read_file(path, NULL) : NULL;
-	jv doc = text ? jv_parse(text) : jv_null();
+	jv doc = path ? sb_state_read(path, "checkpoint") : jv_null();
 	jv cursor = sb_rec_get(doc, "cursor");
 
-	free(text);
 	free(path);
 	jv_free(doc);
 	return cursor;
@@ -818,14 +816,9 @@ static void save_remote_cursor(struct stream *st, jv cursor)
 {
 	char *path = remote_cursor_path(st);
 
-	if (path && !st->set->dry_run && jv_get_kind(cursor) != JV_KIND_NULL && fflush(stdout) != EOF) {
-		jv text = jv_dump_string(jv_object_set(jv_object(), jv_string("cursor"), jv_copy(cursor)), 0);
-		char *line = sb_asprintf("%s\n", jv_string_value(text));
-		if (sb_write_atomic(path, line, strlen(line), 0600) < 0)
-			sb_die(SB_EXIT_IO, "cannot write checkpoint '%s':", path);
-		jv_free(text);
-		free(line);
-	}
+	if (path && !st->set->dry_run && jv_get_kind(cursor) != JV_KIND_NULL && fflush(stdout) != EOF &&
+	    sb_state_write(path, jv_object_set(jv_object(), jv_string("cursor"), jv_copy(cursor))) < 0)
+		sb_die(SB_EXIT_IO, "cannot write checkpoint '%s':", path);
 	free(path);
 	jv_free(cursor);
 }
@@ -915,10 +908,8 @@ static int fetch_alarms(struct stream *st, struct sb_aws *a, double now)
 		rc = sb_cw_get_alarms(a, &q, collect_record, &states);
 		if (rc == 0 && !s->dry_run && s->cache_ttl > 0) {
 			jv doc = jv_object_set(jv_object(), jv_string("fetched"), jv_number(now));
-			jv text = jv_dump_string(jv_object_set(doc, jv_string("records"), jv_copy(states)), 0);
-			if (sb_write_atomic(cache, jv_string_value(text), strlen(jv_string_value(text)), 0600) < 0)
+			if (sb_state_write(cache, jv_object_set(doc, jv_string("records"), jv_copy(states))) < 0)
 				sb_warn("cannot write cache '%s':", cache);
-			jv_free(text);
 		}
 		jv_array_foreach(states, i, rec) {
 			(void)i;

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "record.h"
+#include "state.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -12,23 +13,13 @@
 
 void sb_breaker_load(struct sb_breaker *b, const char *path, int limit, double cooldown)
 {
-	size_t len;
-	char *text = sb_read_file(path, &len);
+	jv state = sb_state_read(path, "breaker state");
 	double v;
 
 	memset(b, 0, sizeof *b);
 	b->path = sb_strdup(path);
 	b->limit = limit;
 	b->cooldown = cooldown;
-	if (!text) {
-		if (errno != ENOENT)
-			sb_die(SB_EXIT_IO, "cannot read breaker '%s':", path);
-		return;
-	}
-	jv state = jv_parse_sized(text, (int)len);
-	free(text);
-	if (jv_get_kind(state) != JV_KIND_OBJECT)
-		sb_die(SB_EXIT_IO, "%s: not a breaker state (remove it to close the breaker)", path);
 	if (sb_rec_number(state, "failures", &v))
 		b->failures = (int)v;
 	sb_rec_time(state, "open_until", &b->open_until);
@@ -56,12 +47,7 @@ static int save(const struct sb_breaker *b, double now)
 	if (b->open_until > 0)
 		doc = jv_object_set(doc, jv_string("open_until"), jv_string(sb_time_format(b->open_until, until)));
 	doc = jv_object_set(doc, jv_string("updated"), jv_string(sb_time_format(now, ts)));
-	jv text = jv_dump_string(doc, 0);
-	char *line = sb_asprintf("%s\n", jv_string_value(text));
-	int rc = sb_write_atomic(b->path, line, strlen(line), 0600);
-	jv_free(text);
-	free(line);
-	return rc;
+	return sb_state_write(b->path, doc);
 }
 
 int sb_breaker_record(struct sb_breaker *b, int ok, double now)

@@ -4,6 +4,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "record.h"
+#include "state.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,19 +18,15 @@
 
 void sb_checkpoint_load(struct sb_checkpoint *cp, const char *path)
 {
-	size_t len;
-	char *text = sb_read_file(path, &len);
+	jv v = sb_state_read(path, "checkpoint");
+	jv files = sb_rec_get(v, "files");
 
 	cp->path = sb_strdup(path);
 	cp->files = jv_object();
-	if (!text) {
-		if (errno != ENOENT)
-			sb_die(SB_EXIT_IO, "cannot read checkpoint '%s':", path);
+	if (jv_get_kind(v) == JV_KIND_NULL) {
+		jv_free(files);
 		return;
 	}
-	jv v = jv_parse_sized(text, (int)len);
-	free(text);
-	jv files = sb_rec_get(v, "files");
 	if (jv_get_kind(files) != JV_KIND_OBJECT)
 		sb_die(SB_EXIT_IO, "%s: not a checkpoint (remove it to start over)", path);
 	jv_free(cp->files);
@@ -202,14 +199,7 @@ void sb_checkpoint_update(struct sb_checkpoint *cp, struct sb_input *in)
 
 int sb_checkpoint_save(struct sb_checkpoint *cp)
 {
-	jv doc = jv_object_set(jv_object(), jv_string("files"), jv_copy(cp->files));
-	jv text = jv_dump_string(doc, 0);
-	char *line = sb_asprintf("%s\n", jv_string_value(text));
-	int rc = sb_write_atomic(cp->path, line, strlen(line), 0600);
-
-	jv_free(text);
-	free(line);
-	return rc;
+	return sb_state_write(cp->path, jv_object_set(jv_object(), jv_string("files"), jv_copy(cp->files)));
 }
 
 void sb_checkpoint_free(struct sb_checkpoint *cp)

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "fsutil.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,37 @@ const char *sb_state_dir(const struct sb_common *c)
 	if (sb_mkdirs(state_dir, 0700) < 0)
 		sb_die(SB_EXIT_IO, "cannot create state directory '%s':", state_dir);
 	return state_dir;
+}
+
+jv sb_state_read(const char *path, const char *what)
+{
+	size_t len;
+	char *text = sb_read_file(path, &len);
+	jv doc;
+
+	if (!text) {
+		if (errno == ENOENT)
+			return jv_null();
+		sb_die(SB_EXIT_IO, "cannot read %s '%s':", what, path);
+	}
+	doc = jv_parse_sized(text, (int)len);
+	free(text);
+	if (jv_get_kind(doc) != JV_KIND_OBJECT)
+		sb_die(SB_EXIT_IO, "%s: not a %s (remove it to start over)", path, what);
+	return doc;
+}
+
+int sb_state_write(const char *path, jv doc)
+{
+	jv text = jv_dump_string(doc, 0);
+	char *line = sb_asprintf("%s\n", jv_string_value(text));
+	int rc = sb_write_atomic(path, line, strlen(line), 0600);
+	int saved = errno;
+
+	jv_free(text);
+	free(line);
+	errno = saved;
+	return rc;
 }
 
 char *sb_state_path(const struct sb_common *c, const char *relative)

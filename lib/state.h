@@ -2,6 +2,8 @@
 #ifndef SB_STATE_H
 #define SB_STATE_H
 
+#include <jv.h>
+
 #include "opts.h"
 
 /*
@@ -14,5 +16,15 @@ const char *sb_state_dir(const struct sb_common *c);
 
 /* A path inside the state directory, with its parent created (0700); free it. */
 char *sb_state_path(const struct sb_common *c, const char *relative);
+
+/*
+ * A JSON state file (a checkpoint, a breaker, a cursor): the object in it,
+ * or null when there is no such file. A file that cannot be read, or that
+ * holds no JSON object, exits 5 naming it and what it should be.
+ */
+jv sb_state_read(const char *path, const char *what);
+
+/* Replace a JSON state file atomically with doc (consumed); 0 or -1 and errno. */
+int sb_state_write(const char *path, jv doc);
 
 #endif

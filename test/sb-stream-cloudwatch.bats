@@ -238,3 +238,13 @@ targets() {
 	assert_equal "$(jq .value <<<"$output")" 4
 	run -2 sb-stream cloudwatch-metrics --namespace N --metric M --period 1.5s
 }
+
+@test "a corrupt checkpoint or breaker file is an I/O error naming it" {
+	mkdir -p "$SB_STATE_DIR/cursors" "$SB_STATE_DIR/breakers"
+	echo 'not json' >"$SB_STATE_DIR/cursors/lg.json"
+	run -5 --separate-stderr sb-stream cloudwatch-logs --endpoint http://127.0.0.1:9 --group g --checkpoint lg
+	assert_equal "$stderr" "sb-stream: $SB_STATE_DIR/cursors/lg.json: not a checkpoint (remove it to start over)"
+	echo '[]' >"$SB_STATE_DIR/breakers/cloudwatch-metrics.json"
+	run -5 --separate-stderr sb-stream cloudwatch-metrics --endpoint http://127.0.0.1:9 --namespace N --metric M
+	assert_equal "$stderr" "sb-stream: $SB_STATE_DIR/breakers/cloudwatch-metrics.json: not a breaker state (remove it to start over)"
+}
