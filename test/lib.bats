@@ -18,4 +18,6 @@ setup() {
 @test "lib: de-duplication window, pruning, save and load" { run "$unit" dedup; assert_success; }
 @test "lib: state directory is created with mode 0700" { run "$unit" state; assert_success; }
 @test "lib: dotted configuration keys" { run "$unit" config; assert_success; }
+@test "lib: statistics: mean and sd, median and MAD, quantiles, Student t, least squares" { run "$unit" stats; assert_success; }
+@test "lib: the flat JSON scan accepts exactly JSON and finds top-level members" { run "$unit" flatjson; assert_success; }
 @test "lib: unknown unit test name is an error" { run -2 "$unit" nosuch; }

@@ -5,10 +5,12 @@
 #include "config.h"
 #include "dedup.h"
 #include "err.h"
+#include "flatjson.h"
 #include "fsutil.h"
 #include "hash.h"
 #include "opts.h"
 #include "state.h"
+#include "stats.h"
 #include "strmap.h"
 #include "timefmt.h"
 
@@ -337,13 +339,77 @@ static void test_breaker(void)
 	sb_breaker_free(&b);
 }
 
+#define CLOSE(a, b, eps) (fabs((a) - (b)) <= (eps))
+
+static void test_stats(void)
+{
+	double x[] = {2, 4, 4, 4, 5, 5, 7, 9}, scratch[8], mean, sd, med, mad;
+	double big[] = {1e9 + 1, 1e9 + 2, 1e9 + 3};
+	double t[] = {0, 1, 2, 3, 4}, y[] = {1, 3, 5, 7, 9}, ynoisy[] = {1, 3.5, 4.5, 7.5, 8.5};
+	double q[] = {5, 1, 4, 2, 3};
+	struct sb_fit f;
+
+	sb_mean_sd(x, 8, &mean, &sd);
+	CHECK(mean == 5 && CLOSE(sd, 2.138089935, 1e-8));
+	sb_mean_sd(big, 3, &mean, &sd); /* no cancellation for large close values */
+	CHECK(mean == 1e9 + 2 && CLOSE(sd, 1, 1e-9));
+	sb_mean_sd(x, 1, &mean, &sd);
+	CHECK(mean == 2 && sd == 0);
+	sb_median_mad(x, 8, scratch, &med, &mad);
+	CHECK(med == 4.5 && mad == 0.5); /* deviations 2.5 .5 .5 .5 .5 .5 2.5 4.5 */
+	CHECK(x[0] == 2 && x[7] == 9);          /* input untouched */
+	sb_median_mad(q, 5, scratch, &med, &mad);
+	CHECK(med == 3 && mad == 1);
+	CHECK(sb_quantile_sorted_inplace(q, 5, 0.95) == 4.8 && sb_quantile_sorted_inplace(q, 5, 0) == 1);
+	/* Student t thresholds: 4 sigma widened for small samples, unchanged for large ones. */
+	CHECK(CLOSE(sb_t_threshold(1.959964, 10), 2.228, 0.005));
+	CHECK(CLOSE(sb_t_threshold(1.959964, 30), 2.042, 0.002));
+	CHECK(sb_t_threshold(4, 59) > 4.25 && sb_t_threshold(4, 59) < 4.35);
+	CHECK(CLOSE(sb_t_threshold(4, 1e9), 4, 1e-6));
+	f = sb_linear_fit(t, y, 5);
+	CHECK(f.ok && CLOSE(f.slope, 2, 1e-12) && CLOSE(f.intercept, 1, 1e-12) && f.slope_se < 1e-9);
+	f = sb_linear_fit(t, ynoisy, 5);
+	CHECK(f.ok && CLOSE(f.slope, 1.9, 1e-12) && f.slope_se > 0.1 && f.slope_se < 0.3);
+	CHECK(!sb_linear_fit(t, y, 2).ok);
+	double same[] = {3, 3, 3};
+	CHECK(!sb_linear_fit(same, y, 3).ok);
+}
+
+static void test_flatjson(void)
+{
+	static const char *const bad[] = {
+		"", "[]", "{", "{\"a\":}", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}",
+		"{\"a\":tru}", "{\"a\":\"x}", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":1} x",
+		"{\"a\":[1,]}", "{\"a\":{\"b\"}}", "{\"a\":\"tab\there\"}", "{a:1}",
+	};
+	struct sb_flat f;
+	const char *ok = " {\"type\":\"metric\", \"v\" : -1.5e3, \"s\":\"a\\\"b\", \"o\":{\"k\":[1,{\"x\":null}]},"
+			 "\"t\":true,\"n\":null,\"u\":\"caf\u00e9\",\"v\":2} ";
+	char buf[16];
+	double x;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(!sb_flat_scan(bad[i], strlen(bad[i]), &f));
+	CHECK(sb_flat_scan(ok, strlen(ok), &f) && f.n == 8);
+	CHECK(sb_flat_string(sb_flat_get(&f, "type"), buf, sizeof buf) && strcmp(buf, "metric") == 0);
+	CHECK(sb_flat_number(sb_flat_get(&f, "v"), &x) && x == 2); /* the last of duplicates, as libjq */
+	CHECK(!sb_flat_string(sb_flat_get(&f, "s"), buf, sizeof buf)); /* escaped: left to libjq */
+	CHECK(!sb_flat_string(sb_flat_get(&f, "u"), buf, sizeof buf));
+	CHECK(sb_flat_get(&f, "o")->kind == 'o' && sb_flat_get(&f, "o")->vallen == 20);
+	CHECK(sb_flat_get(&f, "t")->kind == 't' && sb_flat_get(&f, "n")->kind == 'z' && !sb_flat_get(&f, "zz"));
+	CHECK(!sb_flat_string(sb_flat_get(&f, "type"), buf, 6)); /* does not fit */
+	CHECK(sb_flat_scan("{}", 2, &f) && f.n == 0);
+	CHECK(!sb_flat_number(&(struct sb_json_member){.kind = 'n', .val = "1e999", .vallen = 5}, &x));
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
 	{"time", test_time}, {"duration", test_duration}, {"hash", test_hash}, {"atomic", test_atomic},
 	{"append", test_append}, {"audit", test_audit}, {"strmap", test_strmap}, {"state", test_state},
-	{"config", test_config}, {"dedup", test_dedup}, {"breaker", test_breaker},
+	{"config", test_config}, {"dedup", test_dedup}, {"breaker", test_breaker}, {"stats", test_stats},
+	{"flatjson", test_flatjson},
 };
 
 int main(int argc, char **argv)
