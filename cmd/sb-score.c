@@ -599,7 +599,8 @@ int main(int argc, char **argv)
 	sc.tenants_of = sb_strmap_new();
 
 	sb_filter_begin(&run, &common);
-	sb_filter_loop(&run, &(struct sb_filter){consumes, set.pass, score_insight, &sc});
+	sb_filter_loop(&run, &(struct sb_filter){
+		.consumes = consumes, .pass = set.pass, .record = score_insight, .ctx = &sc});
 	emit_opportunities(&sc, common.verbose);
 	status = sb_filter_end(&run);
 

@@ -56,24 +56,42 @@ static int selected(struct sb_run *run, jv rec)
 	return r > 0;
 }
 
+static void forward(const struct sb_filter *f, const struct sb_input *in)
+{
+	if (f->forward)
+		f->forward(f->ctx, in->line, in->len);
+	else
+		sb_output_raw(in->line, in->len);
+}
+
 void sb_filter_loop(struct sb_run *run, const struct sb_filter *f)
 {
 	struct sb_input *in = &run->in;
+	int fast = f->raw && !run->where;
 	jv rec;
 
-	while (jv_is_valid(rec = sb_input_next(in))) {
+	while (sb_input_next_line(in)) {
+		if (fast && f->raw(f->ctx, in)) {
+			in->records++;
+			sb_progress_update(in->records, sb_output_count());
+			if (f->pass)
+				forward(f, in);
+			continue;
+		}
+		if (!jv_is_valid(rec = sb_input_parse(in)))
+			continue;
 		sb_progress_update(in->records, sb_output_count());
 		if (!sb_tenant_matches(run->common, rec) || !selected(run, rec)) {
 			jv_free(rec);
 			continue;
 		}
 		if (!consumed(f, rec)) {
-			sb_output_raw(in->line, in->len);
+			forward(f, in);
 			jv_free(rec);
 			continue;
 		}
 		if (f->record(f->ctx, rec, in) == 0 && f->pass)
-			sb_output_raw(in->line, in->len);
+			forward(f, in);
 	}
 }
 

@@ -22,6 +22,19 @@ struct sb_filter {
 	 */
 	int (*record)(void *ctx, jv rec, struct sb_input *in);
 	void *ctx;
+	/*
+	 * Where forwarded lines go: NULL for stdout; a tool that must hold its
+	 * output back (to keep input order) gives its own.
+	 */
+	void (*forward)(void *ctx, const char *line, size_t len);
+	/*
+	 * A fast path, or NULL: offered each raw line (in->line) before it is
+	 * parsed, when no --where is in force. Returns 1 when it took the
+	 * record (valid, of a consumed type, of the --tenant in force), 0 to
+	 * leave the line to the usual parse. It never rejects a line: anything
+	 * doubtful is left to the usual path, which names the error.
+	 */
+	int (*raw)(void *ctx, struct sb_input *in);
 };
 
 /* Per-run state of the loop; sb_filter_begin fills it. */

@@ -288,14 +288,21 @@ static jv parse_line(struct sb_input *in)
 	return v;
 }
 
+jv sb_input_parse(struct sb_input *in)
+{
+	jv v = parse_line(in);
+
+	if (jv_is_valid(v))
+		in->records++;
+	return v;
+}
+
 jv sb_input_next(struct sb_input *in)
 {
 	while (sb_input_next_line(in)) {
-		jv v = parse_line(in);
-		if (jv_is_valid(v)) {
-			in->records++;
+		jv v = sb_input_parse(in);
+		if (jv_is_valid(v))
 			return v;
-		}
 	}
 	return jv_invalid();
 }

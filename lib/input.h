@@ -69,6 +69,12 @@ int sb_input_next_line(struct sb_input *in);
  */
 jv sb_input_next(struct sb_input *in);
 
+/*
+ * The current line (from sb_input_next_line) as a record, or an invalid jv
+ * after the line was rejected.
+ */
+jv sb_input_parse(struct sb_input *in);
+
 /* The file the current line came from, with its offset just past it. */
 struct sb_input_file *sb_input_current(struct sb_input *in);
 
