@@ -55,6 +55,7 @@ int sb_breaker_record(struct sb_breaker *b, int ok, double now)
 	if (ok) {
 		b->failures = 0;
 		b->open_until = 0;
+		b->probing = 0; /* the probe succeeded: closed again, and later failures count from zero */
 	} else {
 		b->failures++;
 		if (b->probing || b->failures >= b->limit)
