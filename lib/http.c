@@ -102,17 +102,33 @@ static void describe_failure(CURL *h, CURLcode rc, const char *curlerr, double t
 	set_err(err, errsize, "%s", curlerr[0] ? curlerr : curl_easy_strerror(rc));
 }
 
-/* Response headers: only Retry-After is of interest. */
+/*
+ * Response headers: only the server's wish for a pause is of interest:
+ * retry-after-ms (milliseconds, which LLM APIs send), else Retry-After in
+ * seconds or as an HTTP date.
+ */
 static size_t read_header(char *data, size_t size, size_t n, void *arg)
 {
 	double *retry_after = arg;
 	size_t len = size * n;
+	char *end, *text;
+	double v;
 
-	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-		char *end;
-		double v = strtod(data + 12, &end);
-		if (end != data + 12 && v >= 0)
-			*retry_after = v; /* an HTTP date instead of seconds is ignored */
+	if (len > 15 && strncasecmp(data, "retry-after-ms:", 15) == 0) {
+		v = strtod(data + 15, &end);
+		if (end != data + 15 && v >= 0)
+			*retry_after = v / 1000;
+	} else if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0 && *retry_after < 0) {
+		v = strtod(data + 12, &end);
+		if (end != data + 12 && v >= 0) {
+			*retry_after = v;
+		} else {
+			text = sb_strndup(data + 12, len - 12);
+			time_t when = curl_getdate(text, NULL);
+			if (when != -1)
+				*retry_after = fmax(0, (double)when - sb_time_now());
+			free(text);
+		}
 	}
 	return len;
 }
@@ -183,57 +199,167 @@ static CURLcode set_options(CURL *h, const struct sb_http_request *req, struct c
 	return curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 }
 
-int sb_http_request(const struct sb_http_request *req, struct sb_http_response *r, char *err, size_t errsize)
-{
-	char curlerr[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers = NULL;
-	struct body b = {0};
-	char *auth = NULL;
-	CURLcode rc = CURLE_OK;
+/* One request in flight: what libcurl needs until it is done. */
+struct transfer {
 	CURL *h;
+	struct curl_slist *headers;
+	char *auth;
+	struct body b;
+	double retry_after, timeout;
+	char curlerr[CURL_ERROR_SIZE];
+	void *tag;
+};
 
-	memset(r, 0, sizeof *r);
-	r->retry_after = -1;
+static void transfer_free(struct transfer *t)
+{
+	if (t->auth) {
+		explicit_bzero(t->auth, strlen(t->auth));
+		free(t->auth);
+	}
+	curl_slist_free_all(t->headers);
+	if (t->h)
+		curl_easy_cleanup(t->h);
+	free(t->b.data);
+	free(t);
+}
+
+/* A transfer set up for req, or NULL with err. */
+static struct transfer *transfer_new(const struct sb_http_request *req, char *err, size_t errsize)
+{
+	struct transfer *t;
+	CURLcode rc;
+
 	if (errsize)
 		err[0] = '\0';
 	if (global_init(err, errsize))
-		return -1;
+		return NULL;
 	if (req->bearer && strpbrk(req->bearer, "\r\n")) {
 		set_err(err, errsize, "bearer token has a line break");
-		return -1;
+		return NULL;
 	}
-	if (!(h = curl_easy_init())) {
+	t = sb_calloc(1, sizeof *t);
+	t->retry_after = -1;
+	t->timeout = req->timeout;
+	if (!(t->h = curl_easy_init())) {
 		set_err(err, errsize, "cannot initialise libcurl");
+	} else if (!(t->headers = build_headers(req, &t->auth))) {
+		set_err(err, errsize, "out of memory");
+	} else if ((rc = set_options(t->h, req, t->headers, &t->b, &t->retry_after, t->curlerr)) != CURLE_OK) {
+		set_err(err, errsize, "cannot set up the request: %s", curl_easy_strerror(rc));
+	} else {
+		curl_easy_setopt(t->h, CURLOPT_PRIVATE, t);
+		return t;
+	}
+	transfer_free(t);
+	return NULL;
+}
+
+/* The outcome of a finished transfer, which is freed: 0 and r, or -1 and err. */
+static int transfer_end(struct transfer *t, CURLcode rc, struct sb_http_response *r, char *err, size_t errsize)
+{
+	memset(r, 0, sizeof *r);
+	r->retry_after = t->retry_after;
+	if (rc != CURLE_OK) {
+		describe_failure(t->h, rc, t->curlerr, t->timeout, &t->b, err, errsize);
+		transfer_free(t);
 		return -1;
 	}
-	if (!(headers = build_headers(req, &auth))) {
-		set_err(err, errsize, "out of memory");
-		rc = CURLE_OUT_OF_MEMORY;
-		goto done;
-	}
-	if ((rc = set_options(h, req, headers, &b, &r->retry_after, curlerr)) != CURLE_OK) {
-		set_err(err, errsize, "cannot set up the request: %s", curl_easy_strerror(rc));
-		goto done;
-	}
-	rc = curl_easy_perform(h);
-	if (rc != CURLE_OK) {
-		describe_failure(h, rc, curlerr, req->timeout, &b, err, errsize);
-		goto done;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-	r->body = b.data ? b.data : sb_strdup("");
-	r->len = b.len;
-	b.data = NULL;
+	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &r->status);
+	r->body = t->b.data ? t->b.data : sb_strdup("");
+	r->len = t->b.len;
+	t->b.data = NULL;
+	transfer_free(t);
+	return 0;
+}
 
-done:
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
+int sb_http_request(const struct sb_http_request *req, struct sb_http_response *r, char *err, size_t errsize)
+{
+	struct transfer *t = transfer_new(req, err, errsize);
+
+	memset(r, 0, sizeof *r);
+	r->retry_after = -1;
+	if (!t)
+		return -1;
+	return transfer_end(t, curl_easy_perform(t->h), r, err, errsize);
+}
+
+struct sb_http_multi {
+	CURLM *m;
+	size_t running;
+};
+
+sb_http_multi *sb_http_multi_new(void)
+{
+	char err[128];
+	sb_http_multi *m;
+
+	if (global_init(err, sizeof err))
+		return NULL;
+	m = sb_calloc(1, sizeof *m);
+	if (!(m->m = curl_multi_init())) {
+		free(m);
+		return NULL;
 	}
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(h);
-	free(b.data);
-	return rc == CURLE_OK ? 0 : -1;
+	return m;
+}
+
+int sb_http_multi_add(sb_http_multi *m, const struct sb_http_request *req, void *tag, char *err, size_t errsize)
+{
+	struct transfer *t = transfer_new(req, err, errsize);
+
+	if (!t)
+		return -1;
+	t->tag = tag;
+	if (curl_multi_add_handle(m->m, t->h) != CURLM_OK) {
+		set_err(err, errsize, "cannot start the request");
+		transfer_free(t);
+		return -1;
+	}
+	m->running++;
+	return 0;
+}
+
+size_t sb_http_multi_running(const sb_http_multi *m)
+{
+	return m->running;
+}
+
+int sb_http_multi_next(sb_http_multi *m, void **tag, int *rc, struct sb_http_response *r, char *err, size_t errsize)
+{
+	int still, queued;
+	CURLMsg *msg;
+
+	while (m->running) {
+		if (curl_multi_perform(m->m, &still) != CURLM_OK) {
+			set_err(err, errsize, "libcurl's multi interface failed");
+			return -1;
+		}
+		while ((msg = curl_multi_info_read(m->m, &queued))) {
+			struct transfer *t;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+			CURLcode code = msg->data.result;
+			curl_multi_remove_handle(m->m, t->h);
+			m->running--;
+			*tag = t->tag;
+			*rc = transfer_end(t, code, r, err, errsize);
+			return 1;
+		}
+		if (curl_multi_poll(m->m, NULL, 0, 1000, NULL) != CURLM_OK) {
+			set_err(err, errsize, "libcurl's multi interface failed");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void sb_http_multi_free(sb_http_multi *m)
+{
+	if (!m)
+		return;
+	curl_multi_cleanup(m->m);
+	free(m);
 }
 
 int sb_http_get(const char *url, const char *bearer, double timeout, struct sb_http_response *r,

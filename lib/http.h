@@ -11,7 +11,7 @@ struct sb_http_response {
 	long status; /* HTTP status code */
 	char *body;  /* NUL-terminated, also when the answer has NUL bytes of its own */
 	size_t len;
-	double retry_after; /* seconds from a Retry-After header, or -1 */
+	double retry_after; /* seconds from retry-after-ms or Retry-After (seconds or an HTTP date), or -1 */
 };
 
 /* One request. Unset fields are left out. */
@@ -32,6 +32,23 @@ struct sb_http_request {
  * none did. Never prints; err never holds a secret.
  */
 int sb_http_request(const struct sb_http_request *req, struct sb_http_response *r, char *err, size_t errsize);
+
+/*
+ * Several requests at once (libcurl's multi interface): add them, then
+ * take each as it finishes. A tag given with a request comes back with it.
+ */
+typedef struct sb_http_multi sb_http_multi;
+sb_http_multi *sb_http_multi_new(void);
+/* Start req (it may be freed once this returns); 0, or -1 with err. */
+int sb_http_multi_add(sb_http_multi *m, const struct sb_http_request *req, void *tag, char *err, size_t errsize);
+size_t sb_http_multi_running(const sb_http_multi *m);
+/*
+ * Wait for the next request to finish: 1 with its tag and *rc as
+ * sb_http_request would return it (r filled, or err); 0 when none is in
+ * flight; -1 when libcurl failed.
+ */
+int sb_http_multi_next(sb_http_multi *m, void **tag, int *rc, struct sb_http_response *r, char *err, size_t errsize);
+void sb_http_multi_free(sb_http_multi *m);
 
 /*
  * GET url over http or https, following no redirects. bearer is a token
