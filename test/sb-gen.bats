@@ -291,3 +291,22 @@ changes() {
 	run -0 --separate-stderr sb-gen other.ndjson
 	assert_regex "$stderr" 'component elsewhere has no path'
 }
+
+@test "rules provider: each built-in rule through sb-gen, on the sample component" {
+	while IFS='|' read -r rule kind field value key; do
+		jq -cn --arg k "$kind" --arg f "$field" --arg v "$value" \
+			'{type: "opportunity", id: "o-\($v)", component: "shop", kinds: [$k], severity: "high", title: "t"} + {($f): $v}' >one.ndjson
+		run -0 --separate-stderr sb-gen -v one.ndjson
+		assert_equal "$(changes .model)" "\"$rule\""
+		before=$(jq "$key" shop/config.json)
+		after=$(changes '.files[0].content' | jq -r . | jq "$key")
+		[ "$after" -gt "$before" ] || { echo "$rule: $key $before -> $after"; return 1; }
+	done <<'EOF2'
+raise-db-pool|error_pattern|pattern|could not obtain a database connection|.db.pool_size
+raise-function-timeout|completion|metric|duration_ms|.timeout_s
+raise-http-timeout|error_pattern|pattern|pricing timed out after <*> ms|.http.timeout_ms
+raise-retries|error_pattern|pattern|connection reset by peer|.http.retries
+raise-memory|completion|metric|max_memory_used_mb|.memory_mb
+raise-cache-ttl|degradation|metric|latency_p95_ms|.cache.ttl_s
+EOF2
+}
