@@ -1,0 +1,26 @@
+/* proc.h - running a program without a shell, with a time limit, its output captured */
+#ifndef SB_PROC_H
+#define SB_PROC_H
+
+#include <stddef.h>
+
+/* Output kept from a program: its first bytes, enough for a message. */
+#define SB_PROC_MAX_OUTPUT 65536
+
+enum sb_proc_result {
+	SB_PROC_RAN,       /* it ran: *status is its exit status, or 128 + the signal that ended it */
+	SB_PROC_MISSING,   /* the program is not installed (not on PATH) */
+	SB_PROC_TIMEOUT,   /* killed, with its process group, after timeout seconds */
+	SB_PROC_FAILED,    /* it could not be started for another reason (errno kept in *status) */
+};
+
+/*
+ * Run argv (argv[0] looked up on PATH) in directory cwd (NULL: here), with
+ * stdin from /dev/null and stdout and stderr captured together into
+ * *output (NUL-terminated; free it), in a process group of its own so a
+ * timeout ends its children too. timeout <= 0: none.
+ */
+enum sb_proc_result sb_proc_run(const char *const argv[], const char *cwd, double timeout, int *status,
+				char **output);
+
+#endif
