@@ -1,8 +1,9 @@
-/* change.c - the digest of exactly the files of a change */
+/* change.c - the digest of exactly what a change would deploy */
 #include "change.h"
 #include "err.h"
 #include "record.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,23 +19,39 @@ static int by_path(const void *a, const void *b)
 	return c;
 }
 
-/* A string field with its NUL (absent: just the NUL). */
-static void add_field(sb_sha256 *h, jv file, const char *key)
+/*
+ * A field as a presence byte, an 8-byte big-endian length and its bytes:
+ * no two different records share a form, whatever bytes (NUL included)
+ * their strings hold, and an absent field differs from an empty one.
+ */
+static void add_field(sb_sha256 *h, jv obj, const char *key)
 {
-	jv v = jv_get_kind(file) == JV_KIND_OBJECT ? jv_object_get(jv_copy(file), jv_string(key)) : jv_null();
+	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(key)) : jv_null();
+	unsigned char head[9] = {0};
 
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		sb_sha256_update(h, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
-	sb_sha256_update(h, "", 1);
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		uint64_t n = (uint64_t)jv_string_length_bytes(jv_copy(v));
+		head[0] = 1;
+		for (int i = 0; i < 8; i++)
+			head[1 + i] = (unsigned char)(n >> (56 - 8 * i));
+		sb_sha256_update(h, head, sizeof head);
+		sb_sha256_update(h, jv_string_value(v), (size_t)n);
+	} else {
+		sb_sha256_update(h, head, sizeof head);
+	}
 	jv_free(v);
 }
 
-void sb_change_digest(jv files, char hex[SB_SHA256_HEX])
+void sb_change_digest(jv change, char hex[SB_SHA256_HEX])
 {
+	jv files = jv_get_kind(change) == JV_KIND_OBJECT ? jv_object_get(jv_copy(change), jv_string("files")) : jv_null();
 	int n = jv_get_kind(files) == JV_KIND_ARRAY ? jv_array_length(jv_copy(files)) : 0;
 	jv *v = sb_calloc((size_t)n + 1, sizeof *v);
 	sb_sha256 *h = sb_sha256_new();
 
+	sb_sha256_update(h, "sb-change-1", 12);
+	add_field(h, change, "component");
+	add_field(h, change, "tenant");
 	for (int i = 0; i < n; i++)
 		v[i] = jv_array_get(jv_copy(files), i);
 	if (n)
@@ -47,5 +64,6 @@ void sb_change_digest(jv files, char hex[SB_SHA256_HEX])
 		jv_free(v[i]);
 	}
 	sb_sha256_final_hex(h, hex);
+	jv_free(files);
 	free(v);
 }

@@ -7,12 +7,12 @@
 #include "hash.h"
 
 /*
- * The SHA-256 (hex) of the canonical form of a change's files (borrowed
- * array of {path, action, content, base_sha256}): the files sorted by path,
- * each as path, action, content and base_sha256 (absent ones empty), every
- * field followed by a NUL byte. Exactly the bytes that would be deployed,
- * and nothing else: rationale, usage or key order do not count.
+ * The SHA-256 (hex) of the canonical form of a change (borrowed): a version
+ * tag, its component and tenant, then its files sorted by path, each as
+ * path, action, content and base_sha256; every field as a presence byte, an
+ * 8-byte big-endian length and its bytes. Exactly what would be deployed,
+ * and where, and nothing else: rationale, usage or key order do not count.
  */
-void sb_change_digest(jv files, char hex[SB_SHA256_HEX]);
+void sb_change_digest(jv change, char hex[SB_SHA256_HEX]);
 
 #endif
