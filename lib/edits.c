@@ -1,6 +1,7 @@
 /* edits.c - model answers in three edit formats, applied flexibly but never ambiguously */
 #include "edits.h"
 #include "err.h"
+#include "strbuf.h"
 #include "fsutil.h"
 #include "hash.h"
 
@@ -14,27 +15,6 @@
 #include <sys/stat.h>
 
 /* ---- strings ---- */
-
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		b->cap = (b->n + n + 1) * 2;
-		b->p = sb_realloc(b->p, b->cap);
-	}
-	if (n)
-		memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-static char *buf_take(struct buf *b) { return b->p ? b->p : sb_strdup(""); }
 
 /* A slice of text, not NUL-terminated. */
 struct span {
@@ -200,15 +180,15 @@ static void text_load(struct text *t, const char *s, size_t len)
 
 static char *text_join(const struct text *t)
 {
-	struct buf b = {0};
+	struct sb_buf b = {0};
 	const char *nl = t->crlf ? "\r\n" : "\n";
 
 	for (size_t i = 0; i < t->n; i++) {
-		buf_add(&b, t->v[i].p, t->v[i].n);
+		sb_buf_add(&b, t->v[i].p, t->v[i].n);
 		if (i + 1 < t->n || t->eol)
-			buf_str(&b, nl);
+			sb_buf_str(&b, nl);
 	}
-	return buf_take(&b);
+	return sb_buf_take(&b);
 }
 
 /* Replace del lines at at with the n lines of ins, taking ownership of ins and its lines. */
@@ -417,20 +397,20 @@ int sb_path_safe(const char *path)
 /* The path without "." components and repeated slashes: "" when nothing is left. */
 static char *path_normalise(const char *path)
 {
-	struct buf b = {0};
+	struct sb_buf b = {0};
 
 	for (const char *p = path; *p;) {
 		size_t n = strcspn(p, "/");
 		if (n && !(n == 1 && *p == '.')) {
 			if (b.n)
-				buf_str(&b, "/");
-			buf_add(&b, p, n);
+				sb_buf_str(&b, "/");
+			sb_buf_add(&b, p, n);
 		}
 		p += n;
 		if (*p)
 			p++;
 	}
-	return buf_take(&b);
+	return sb_buf_take(&b);
 }
 
 /* ---- the files an answer edits ---- */
@@ -1811,7 +1791,7 @@ const char *sb_edit_format_prompt(enum sb_edit_format fmt)
 
 #define CONTEXT 3
 
-static void hunk_range(struct buf *out, char sign, size_t start, size_t count)
+static void hunk_range(struct sb_buf *out, char sign, size_t start, size_t count)
 {
 	char tmp[64];
 
@@ -1820,10 +1800,10 @@ static void hunk_range(struct buf *out, char sign, size_t start, size_t count)
 		snprintf(tmp, sizeof tmp, "%c%zu", sign, start + 1);
 	else
 		snprintf(tmp, sizeof tmp, "%c%zu,%zu", sign, count ? start + 1 : start, count);
-	buf_str(out, tmp);
+	sb_buf_str(out, tmp);
 }
 
-static void write_hunk(struct buf *out, const struct script *s, size_t from, size_t to, const struct dline *a,
+static void write_hunk(struct sb_buf *out, const struct script *s, size_t from, size_t to, const struct dline *a,
 		       const struct dline *b)
 {
 	size_t na = 0, nb = 0;
@@ -1832,24 +1812,24 @@ static void write_hunk(struct buf *out, const struct script *s, size_t from, siz
 		na += s->v[i].kind != OP_INS;
 		nb += s->v[i].kind != OP_DEL;
 	}
-	buf_str(out, "@@ ");
+	sb_buf_str(out, "@@ ");
 	hunk_range(out, '-', s->v[from].a, na);
-	buf_str(out, " ");
+	sb_buf_str(out, " ");
 	hunk_range(out, '+', s->v[from].b, nb);
-	buf_str(out, " @@\n");
+	sb_buf_str(out, " @@\n");
 	for (size_t i = from; i < to; i++) {
 		const struct op *o = &s->v[i];
 		const struct dline *l = o->kind == OP_INS ? &b[o->b] : &a[o->a];
-		buf_add(out, o->kind == OP_EQ ? " " : o->kind == OP_DEL ? "-" : "+", 1);
-		buf_add(out, l->p, l->n);
-		buf_str(out, "\n");
+		sb_buf_add(out, o->kind == OP_EQ ? " " : o->kind == OP_DEL ? "-" : "+", 1);
+		sb_buf_add(out, l->p, l->n);
+		sb_buf_str(out, "\n");
 		if (l->noeol)
-			buf_str(out, "\\ No newline at end of file\n");
+			sb_buf_str(out, "\\ No newline at end of file\n");
 	}
 }
 
 /* Hunks of changes with CONTEXT lines around them, joined when their contexts would touch. */
-static void write_hunks(struct buf *out, const struct script *s, const struct dline *a, const struct dline *b)
+static void write_hunks(struct sb_buf *out, const struct script *s, const struct dline *a, const struct dline *b)
 {
 	size_t i = 0;
 
@@ -1882,23 +1862,23 @@ char *sb_unified_diff(const char *path, const char *old, const char *new_text)
 	struct dline *a, *b;
 	size_t na, nb;
 	struct script s = {NULL, 0, 0};
-	struct buf out = {0};
+	struct sb_buf out = {0};
 
 	if (old && new_text && strcmp(old, new_text) == 0)
 		return sb_strdup("");
 	na = diff_lines(old, &a);
 	nb = diff_lines(new_text, &b);
-	buf_str(&out, old ? "--- a/" : "--- /dev/null");
+	sb_buf_str(&out, old ? "--- a/" : "--- /dev/null");
 	if (old)
-		buf_str(&out, path);
-	buf_str(&out, new_text ? "\n+++ b/" : "\n+++ /dev/null");
+		sb_buf_str(&out, path);
+	sb_buf_str(&out, new_text ? "\n+++ b/" : "\n+++ /dev/null");
 	if (new_text)
-		buf_str(&out, path);
-	buf_str(&out, "\n");
+		sb_buf_str(&out, path);
+	sb_buf_str(&out, "\n");
 	edit_script(a, na, b, nb, &s);
 	write_hunks(&out, &s, a, b);
 	free(s.v);
 	free(a);
 	free(b);
-	return buf_take(&out);
+	return sb_buf_take(&out);
 }
