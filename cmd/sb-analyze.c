@@ -158,15 +158,6 @@ static int set_limit(struct settings *s, const char *arg)
 	return 0;
 }
 
-static int set_duration(const char *name, const char *arg, double *out)
-{
-	if (sb_duration_parse(arg, out) < 0 || *out <= 0) {
-		sb_warn("--%s: '%s' is not a duration such as 24h", name, arg);
-		return -1;
-	}
-	return 0;
-}
-
 static int set_option(void *ctx, int id, const char *arg)
 {
 	struct settings *s = ctx;
@@ -181,7 +172,7 @@ static int set_option(void *ctx, int id, const char *arg)
 	case OPT_MIN_CHANGE: return set_percent("min-change", arg, &s->min_change);
 	case OPT_Z: return sb_opt_double("z", arg, 0, &s->z);
 	case OPT_NEAR: return set_percent("near", arg, &s->near);
-	case OPT_HORIZON: return set_duration("horizon", arg, &s->horizon);
+	case OPT_HORIZON: return sb_opt_duration("horizon", arg, &s->horizon);
 	case OPT_LIMIT: return set_limit(s, arg);
 	case OPT_HIGHER:
 	case OPT_LOWER:

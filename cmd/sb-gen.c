@@ -13,6 +13,7 @@
 #include "playbook.h"
 #include "record.h"
 #include "state.h"
+#include "strbuf.h"
 #include "strmap.h"
 #include "timefmt.h"
 
@@ -91,15 +92,6 @@ struct settings {
 	int nexamples;
 };
 
-static int set_duration(const char *name, const char *arg, double *out)
-{
-	if (sb_duration_parse(arg, out) < 0 || *out <= 0) {
-		sb_warn("--%s: '%s' is not a duration such as 30s", name, arg);
-		return -1;
-	}
-	return 0;
-}
-
 static int set_option(void *ctx, int id, const char *arg)
 {
 	struct settings *s = ctx;
@@ -132,8 +124,8 @@ static int set_option(void *ctx, int id, const char *arg)
 		s->examples[s->nexamples++] = (char *)arg;
 		return 0;
 	case OPT_TEMPERATURE: return sb_opt_double("temperature", arg, 0, &s->temperature);
-	case OPT_TIMEOUT: return set_duration("timeout", arg, &s->timeout);
-	case OPT_BREAKER_COOLDOWN: return set_duration("breaker-cooldown", arg, &s->cooldown);
+	case OPT_TIMEOUT: return sb_opt_duration("timeout", arg, &s->timeout);
+	case OPT_BREAKER_COOLDOWN: return sb_opt_duration("breaker-cooldown", arg, &s->cooldown);
 	case OPT_MAX_TOKENS: return sb_opt_long("max-tokens", arg, 1, 10000000, &s->max_tokens);
 	case OPT_MAX_CONTEXT: return sb_opt_long("max-context-tokens", arg, 100, 100000000, &s->max_context);
 	case OPT_RETRIES: return sb_opt_long("retries", arg, 0, 100, &s->retries);
@@ -415,37 +407,6 @@ static const char default_standards[] =
 	"- Never weaken security, tenant isolation or input validation.";
 
 
-/* Text grows by appending; a small string builder. */
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap) {
-		t->cap = (t->len + n + 1) * 2;
-		t->s = sb_realloc(t->s, t->cap);
-	}
-	memcpy(t->s + t->len, s, n);
-	t->len += n;
-	t->s[t->len] = '\0';
-}
-
-static void text_addf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_addf(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		sb_die(SB_EXIT_IO, "out of memory");
-	va_end(ap);
-	text_add(t, s, strlen(s));
-	free(s);
-}
-
 /* Files of the component worth showing: relative paths, text files only, a bounded walk. */
 struct file_list {
 	char **paths;
@@ -546,13 +507,13 @@ static int name_matches(const char *path, jv opp)
 
 /* What goes into a prompt, section by section, within a budget of bytes (four to a token). */
 struct prompt_parts {
-	struct text files, examples, left_out;
+	struct sb_buf files, examples, left_out;
 	size_t budget;
 	sb_strmap *shown;
 };
 
 /* Add a file as a fenced block when it fits the budget; note it as left out otherwise. */
-static void offer_file(struct prompt_parts *p, struct text *section, const char *root, const char *rel,
+static void offer_file(struct prompt_parts *p, struct sb_buf *section, const char *root, const char *rel,
 		       const char *why)
 {
 	char *body;
@@ -562,10 +523,10 @@ static void offer_file(struct prompt_parts *p, struct text *section, const char 
 	sb_strmap_put(p->shown, rel, strlen(rel), (void *)rel);
 	size_t need = strlen(body) + strlen(rel) + 16;
 	if (need > p->budget) {
-		text_addf(&p->left_out, "- %s (%s, about %zu tokens)\n", rel, why, need / 4);
+		sb_buf_addf(&p->left_out, "- %s (%s, about %zu tokens)\n", rel, why, need / 4);
 	} else {
 		p->budget -= need;
-		text_addf(section, "%s\n```\n%s%s```\n\n", rel, body, body[0] && body[strlen(body) - 1] != '\n' ? "\n" : "");
+		sb_buf_addf(section, "%s\n```\n%s%s```\n\n", rel, body, body[0] && body[strlen(body) - 1] != '\n' ? "\n" : "");
 	}
 	free(body);
 }
@@ -647,30 +608,30 @@ static char *evidence_of(const struct job *j)
 /* Replace each {{name}} of the template by its value. */
 static char *fill(const char *tmpl, const char *const names[], char *const values[], int n)
 {
-	struct text out = {0};
+	struct sb_buf out = {0};
 
-	text_add(&out, "", 0);
+	sb_buf_add(&out, "", 0);
 	for (const char *p = tmpl; *p;) {
 		const char *open = strstr(p, "{{");
 		if (!open) {
-			text_add(&out, p, strlen(p));
+			sb_buf_add(&out, p, strlen(p));
 			break;
 		}
-		text_add(&out, p, (size_t)(open - p));
+		sb_buf_add(&out, p, (size_t)(open - p));
 		const char *close = strstr(open, "}}");
 		int i = 0;
 		for (; close && i < n; i++)
 			if (strlen(names[i]) == (size_t)(close - open - 2) && strncmp(open + 2, names[i], strlen(names[i])) == 0)
 				break;
 		if (!close || i == n) { /* not a placeholder: kept as it is */
-			text_add(&out, open, 2);
+			sb_buf_add(&out, open, 2);
 			p = open + 2;
 			continue;
 		}
-		text_add(&out, values[i], strlen(values[i]));
+		sb_buf_add(&out, values[i], strlen(values[i]));
 		p = close + 2;
 	}
-	return out.s;
+	return out.p;
 }
 
 static char *read_or_die(const char *path, const char *what)
@@ -699,14 +660,14 @@ static char *build_prompt(const struct gen *g, const struct job *j)
 		       strlen(sb_edit_format_prompt((enum sb_edit_format)g->set->format)) + 256;
 
 	p.budget = (size_t)g->set->max_context * 4 > fixed ? (size_t)g->set->max_context * 4 - fixed : 0;
-	text_add(&p.files, "", 0);
-	text_add(&p.examples, "", 0);
-	text_add(&p.left_out, "", 0);
+	sb_buf_add(&p.files, "", 0);
+	sb_buf_add(&p.examples, "", 0);
+	sb_buf_add(&p.left_out, "", 0);
 	if (overview_file) {
 		sb_strmap_put(p.shown, overview_file, strlen(overview_file), overview_file);
 		overview = file_text(j->root, overview_file);
 		if (overview && strlen(overview) > p.budget) {
-			text_addf(&p.left_out, "- %s (the overview, about %zu tokens)\n", overview_file, strlen(overview) / 4);
+			sb_buf_addf(&p.left_out, "- %s (the overview, about %zu tokens)\n", overview_file, strlen(overview) / 4);
 			free(overview);
 			overview = NULL;
 		} else if (overview) {
@@ -721,11 +682,11 @@ static char *build_prompt(const struct gen *g, const struct job *j)
 		if (name_matches(files.paths[i], j->opp))
 			offer_file(&p, &p.files, j->root, files.paths[i], "its name matches");
 	add_examples(&p, g, j);
-	char *left = p.left_out.len ? sb_asprintf("Left out for lack of room:\n%s", p.left_out.s)
+	char *left = p.left_out.n ? sb_asprintf("Left out for lack of room:\n%s", p.left_out.p)
 				    : sb_strdup("");
 	char *values[] = {j->component, language ? language : "language not stated", goal, evidence,
-			  overview ? overview : "(none)", p.files.len ? p.files.s : "(none found)",
-			  p.examples.len ? p.examples.s : "(none)", standards, (char *)sb_edit_format_prompt((enum sb_edit_format)g->set->format), left};
+			  overview ? overview : "(none)", p.files.n ? p.files.p : "(none found)",
+			  p.examples.n ? p.examples.p : "(none)", standards, (char *)sb_edit_format_prompt((enum sb_edit_format)g->set->format), left};
 	char *prompt = fill(tmpl, names, values, (int)(sizeof names / sizeof names[0]));
 
 	free(left);
@@ -736,9 +697,9 @@ static char *build_prompt(const struct gen *g, const struct job *j)
 	free(overview);
 	free(goal);
 	free(evidence);
-	free(p.files.s);
-	free(p.examples.s);
-	free(p.left_out.s);
+	free(p.files.p);
+	free(p.examples.p);
+	free(p.left_out.p);
 	free_list(&files);
 	sb_strmap_free(p.shown);
 	return prompt;
@@ -755,24 +716,24 @@ static jv message(const char *role, const char *content)
 /* The answer's opening prose, before its first edit: the change's rationale. */
 static char *rationale_of(const char *answer)
 {
-	struct text t = {0};
+	struct sb_buf t = {0};
 
-	text_add(&t, "", 0);
+	sb_buf_add(&t, "", 0);
 	for (const char *line = answer; *line;) {
 		size_t n = strcspn(line, "\n");
 		if (strncmp(line, "```", 3) == 0 || strncmp(line, "~~~", 3) == 0 || strncmp(line, "<<<<<<<", 7) == 0 ||
-		    strncmp(line, "--- ", 4) == 0 || t.len > 2000)
+		    strncmp(line, "--- ", 4) == 0 || t.n > 2000)
 			break;
 		/* A path alone on a line starts the edits too. */
 		if (n > 0 && !memchr(line, ' ', n) && (memchr(line, '/', n) || memchr(line, '.', n)) && line[n - 1] != '.')
 			break;
-		text_add(&t, line, n);
-		text_add(&t, "\n", 1);
+		sb_buf_add(&t, line, n);
+		sb_buf_add(&t, "\n", 1);
 		line += n + (line[n] == '\n');
 	}
-	while (t.len > 0 && (t.s[t.len - 1] == '\n' || t.s[t.len - 1] == ' '))
-		t.s[--t.len] = '\0';
-	return t.s;
+	while (t.n > 0 && (t.p[t.n - 1] == '\n' || t.p[t.n - 1] == ' '))
+		t.p[--t.n] = '\0';
+	return t.p;
 }
 
 /* Exponential backoff with full jitter (1 s doubling, at most 30 s), or the server's wish, at most 60 s. */

@@ -196,13 +196,6 @@ static int add_maps(struct settings *s, const char *arg)
 	return 0;
 }
 
-static int set_duration(const char *name, const char *arg, double *out)
-{
-	if (sb_duration_parse(arg, out) < 0 || *out <= 0)
-		return sb_error("--%s: '%s' is not a duration like 90s, 5m or 1h", name, arg);
-	return 0;
-}
-
 static int set_option(void *ctx, int id, const char *arg)
 {
 	static const char *const types[] = {"metric", "log", "event", NULL};
@@ -237,7 +230,7 @@ static int set_option(void *ctx, int id, const char *arg)
 		s->checkpoint = arg;
 		return 0;
 	case OPT_DEDUP:
-		if (strcmp(arg, "0") != 0 && set_duration("dedup", arg, &t) < 0)
+		if (strcmp(arg, "0") != 0 && sb_opt_duration("dedup", arg, &t) < 0)
 			return -1;
 		s->dedup = arg;
 		return 0;
@@ -256,10 +249,10 @@ static int set_option(void *ctx, int id, const char *arg)
 		s->queries[s->nqueries++] = arg;
 		s->source_options = 1;
 		return 0;
-	case OPT_STEP: s->source_options = 1; return set_duration("step", arg, &s->step);
+	case OPT_STEP: s->source_options = 1; return sb_opt_duration("step", arg, &s->step);
 	case OPT_NAME: s->name = arg; s->source_options = 1; return 0;
 	case OPT_TENANT_LABEL: s->tenant_label = arg; return 0;
-	case OPT_TIMEOUT: s->timeout_given = 1; return set_duration("timeout", arg, &s->timeout);
+	case OPT_TIMEOUT: s->timeout_given = 1; return sb_opt_duration("timeout", arg, &s->timeout);
 	case OPT_NAMESPACE: s->namespace = arg; return 0;
 	case OPT_METRIC: push_arg(&s->metrics, &s->nmetrics, arg); return 0;
 	case OPT_DIMENSION:
@@ -269,7 +262,7 @@ static int set_option(void *ctx, int id, const char *arg)
 		return 0;
 	case OPT_STAT: s->stat = arg; return 0;
 	case OPT_PERIOD:
-		if (set_duration("period", arg, &s->period) < 0)
+		if (sb_opt_duration("period", arg, &s->period) < 0)
 			return -1;
 		if (s->period != floor(s->period))
 			return sb_error("--period: '%s' is not a whole number of seconds", arg);
@@ -292,7 +285,7 @@ static int set_option(void *ctx, int id, const char *arg)
 		return 0;
 	case OPT_ENDPOINT: s->endpoint = arg; return 0;
 	case OPT_BREAKER_FAILURES: return sb_opt_long("breaker-failures", arg, 1, 1000000, &s->breaker_failures);
-	case OPT_BREAKER_COOLDOWN: return set_duration("breaker-cooldown", arg, &s->breaker_cooldown);
+	case OPT_BREAKER_COOLDOWN: return sb_opt_duration("breaker-cooldown", arg, &s->breaker_cooldown);
 	case OPT_FALLBACK: s->fallback = arg; return 0;
 	case OPT_RETRIES: return sb_opt_long("retries", arg, 0, 100, &s->retries);
 	case OPT_ADDR: s->addr = arg; return 0;

@@ -78,12 +78,7 @@ static int set_option(void *ctx, int id, const char *arg)
 		s->allow = sb_realloc(s->allow, (size_t)(s->nallow + 1) * sizeof *s->allow);
 		s->allow[s->nallow++] = (char *)arg;
 		return 0;
-	case OPT_CHECK_TIMEOUT:
-		if (sb_duration_parse(arg, &s->check_timeout) < 0 || s->check_timeout <= 0) {
-			sb_warn("--check-timeout: '%s' is not a duration such as 30s", arg);
-			return -1;
-		}
-		return 0;
+	case OPT_CHECK_TIMEOUT: return sb_opt_duration("check-timeout", arg, &s->check_timeout);
 	case OPT_MAX_FILES: return sb_opt_long("max-files", arg, 1, 1000000, &s->max_files);
 	case OPT_MAX_FILE_BYTES: return sb_opt_long("max-file-bytes", arg, 1, 1L << 40, &s->max_file_bytes);
 	case OPT_MAX_LINES: return sb_opt_long("max-lines-changed", arg, 1, 1L << 40, &s->max_lines);

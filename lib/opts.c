@@ -1,5 +1,6 @@
 /* opts.c - one option table per tool: parsing, --help, environment and config */
 #include "opts.h"
+#include "timefmt.h"
 #include "config.h"
 #include "err.h"
 
@@ -93,6 +94,13 @@ int sb_opt_long(const char *name, const char *arg, long min, long max, long *out
 	if (errno || end == arg || *end || v < min || v > max)
 		return sb_error("--%s: '%s' is not an integer from %ld to %ld", name, arg, min, max);
 	*out = v;
+	return 0;
+}
+
+int sb_opt_duration(const char *name, const char *arg, double *out)
+{
+	if (sb_duration_parse(arg, out) < 0 || *out <= 0)
+		return sb_error("--%s: '%s' is not a duration like 90s, 5m or 1h", name, arg);
 	return 0;
 }
 

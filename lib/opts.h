@@ -68,6 +68,8 @@ _Noreturn void sb_usage_error(const char *fmt, ...) __attribute__((format(printf
 /* Parsers for option values that print their own error; 0 or -1. */
 int sb_opt_long(const char *name, const char *arg, long min, long max, long *out);
 int sb_opt_double(const char *name, const char *arg, double min, double *out);
+/* A duration greater than zero ("90s", "5m", "1h30m") in seconds. */
+int sb_opt_duration(const char *name, const char *arg, double *out);
 /* Index of arg in words (NULL-terminated), or -1 with an error. */
 int sb_opt_choice(const char *name, const char *arg, const char *const *words);
 
