@@ -12,8 +12,7 @@
 "use strict";
 
 const crypto = require("node:crypto");
-const fs = require("node:fs");
-const http = require("node:http");
+const common = require("../fake-common/serve.js");
 const { SignatureV4 } = require("@smithy/signature-v4");
 const { Hash } = require("@smithy/hash-node");
 
@@ -29,17 +28,9 @@ const BAD_SIGNATURE =
 	"The request signature we calculated does not match the signature you provided. " +
 	"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
-function usage(message) {
-	process.stderr.write(`fake-aws: ${message}\n` +
-		"usage: node server.js [--port N] [--host ADDR] --script FILE|JSON\n");
-	process.exit(2);
-}
+const usage = (message) => common.usage("fake-aws", message);
 
-// A script is a JSON text when it starts with "{", else the name of a file holding one.
-function readScript(arg) {
-	const text = /^\s*\{/.test(arg) ? arg : fs.readFileSync(arg, "utf8");
-	return checkScript(JSON.parse(text));
-}
+const readScript = (arg) => common.readScript(arg, checkScript);
 
 function checkScript(script) {
 	if (script === null || typeof script !== "object" || Array.isArray(script))
@@ -268,58 +259,18 @@ function handleControl(req, res, url, raw) {
 }
 
 function main() {
-	let port = 0, host = "127.0.0.1", scriptArg = null;
-	const argv = process.argv.slice(2);
-	for (let i = 0; i < argv.length; i++) {
-		const opt = argv[i], val = argv[i + 1];
-		if (val === undefined && ["--port", "--host", "--script"].includes(opt))
-			usage(`${opt} needs a value`);
-		if (opt === "--port") {
-			port = Number(val);
-			i++;
-		} else if (opt === "--host") {
-			host = val;
-			i++;
-		} else if (opt === "--script") {
-			scriptArg = val;
-			i++;
-		} else {
-			usage(`unknown argument '${opt}'`);
-		}
-	}
-	if (!Number.isInteger(port) || port < 0 || port > 65535)
-		usage("--port needs a number from 0 to 65535");
-	if (scriptArg === null)
-		usage("--script is required");
+	const args = common.parseArgs("fake-aws");
 	try {
-		script = readScript(scriptArg);
+		script = readScript(args.scriptArg);
 	} catch (e) {
 		usage(`bad script: ${e.message}`);
 	}
-
-	const server = http.createServer((req, res) => {
-		const chunks = [];
-		req.on("data", (c) => chunks.push(c));
-		req.on("end", () => {
-			const raw = Buffer.concat(chunks);
-			const url = new URL(req.url, "http://127.0.0.1");
-			const p = url.pathname.startsWith("/_") ? Promise.resolve(handleControl(req, res, url, raw))
-				: req.method === "POST" ? handleAws(req, res, url, raw)
-				: Promise.resolve(send(res, 405, { "Content-Type": "application/json" }, { message: "fake-aws answers POST /" }));
-			p.catch((e) => {
-				process.stderr.write(`fake-aws: ${e.stack}\n`);
-				if (!res.headersSent)
-					send(res, 500, { "Content-Type": "application/json" }, { __type: "InternalFailure", message: String(e.message) });
-			});
-		});
-	});
-	server.on("error", (e) => {
-		process.stderr.write(`fake-aws: ${e.message}\n`);
-		process.exit(1);
-	});
-	server.listen(port, host, () => process.stdout.write(`${server.address().port}\n`));
-	for (const sig of ["SIGTERM", "SIGINT"])
-		process.on(sig, () => process.exit(0));
+	common.serve("fake-aws", args,
+		(req, res, url, raw) => url.pathname.startsWith("/_") ? handleControl(req, res, url, raw)
+			: req.method === "POST" ? handleAws(req, res, url, raw)
+			: send(res, 405, { "Content-Type": "application/json" }, { message: "fake-aws answers POST /" }),
+		(res, e) => send(res, 500, { "Content-Type": "application/json" },
+			{ __type: "InternalFailure", message: String(e.message) }));
 }
 
 main();
