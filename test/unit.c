@@ -341,12 +341,242 @@ static void test_breaker(void)
 
 #define CLOSE(a, b, eps) (fabs((a) - (b)) <= (eps))
 
+/* I_x(a, b) for whole a and b: the chance of at least a successes in a + b - 1 trials. */
+static double beta_inc_binomial(int a, int b, double x)
+{
+	int n = a + b - 1;
+	double sum = 0, choose = 1;
+
+	for (int j = 0; j <= n; j++) {
+		if (j >= a)
+			sum += choose * pow(x, j) * pow(1 - x, n - j);
+		choose = choose * (n - j) / (j + 1);
+	}
+	return sum;
+}
+
+static double t_density(double t, double df)
+{
+	return exp(lgamma((df + 1) / 2) - lgamma(df / 2) - (df + 1) / 2 * log1p(t * t / df)) / sqrt(df * M_PI);
+}
+
+/* P(T >= t) as 1/2 less Simpson's rule over the density from 0 to t (t > 0). */
+static double t_sf_simpson(double t, double df)
+{
+	enum { STEPS = 2000 };
+	double h = t / STEPS, sum = t_density(0, df) + t_density(t, df);
+
+	for (int i = 1; i < STEPS; i++)
+		sum += (i % 2 ? 4 : 2) * t_density(i * h, df);
+	return 0.5 - sum * h / 3;
+}
+
+static void test_stats_tails(void)
+{
+	double xs[] = {0.05, 0.3, 0.4, 0.6, 0.95};
+
+	CHECK(sb_normal_sf(0) == 0.5);
+	CHECK(CLOSE(sb_normal_sf(1.959964), 0.025, 1e-7));
+	CHECK(CLOSE(sb_normal_sf(-1.959964), 0.975, 1e-7));
+	CHECK(CLOSE(sb_normal_sf(10) / 7.619853024160527e-24, 1, 1e-9)); /* no underflow to 0 in the far tail */
+	/* whole a and b: a binomial tail, on both sides of the swap to I_{1-x}(b, a) */
+	CHECK(CLOSE(sb_beta_inc(2, 3, 0.4), 0.5248, 1e-12));
+	for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+		double x = xs[i];
+		CHECK(CLOSE(sb_beta_inc(1, 1, x), x, 1e-14));
+		CHECK(CLOSE(sb_beta_inc(2, 3, x), beta_inc_binomial(2, 3, x), 1e-13));
+		CHECK(CLOSE(sb_beta_inc(7, 2, x), beta_inc_binomial(7, 2, x), 1e-13));
+		CHECK(CLOSE(sb_beta_inc(30, 45, x), beta_inc_binomial(30, 45, x), 1e-12));
+		CHECK(CLOSE(sb_beta_inc(0.5, 0.5, x), 2 / M_PI * asin(sqrt(x)), 1e-13)); /* arcsine law */
+		CHECK(CLOSE(sb_beta_inc(2.5, 0.7, x) + sb_beta_inc(0.7, 2.5, 1 - x), 1, 1e-13));
+	}
+	CHECK(sb_beta_inc(2, 3, 0) == 0 && sb_beta_inc(2, 3, 1) == 1);
+	CHECK(isnan(sb_beta_inc(0, 3, 0.5)) && isnan(sb_beta_inc(2, 3, 1.5)) && isnan(sb_beta_inc(2, 3, -0.1)));
+	/* Student t: table values, closed forms for df 1 and 2, symmetry, the normal limit */
+	CHECK(CLOSE(sb_t_sf(2.228, 10), 0.025, 1e-4));
+	CHECK(CLOSE(sb_t_sf(2.042, 30), 0.025, 1e-4));
+	CHECK(sb_t_sf(0, 3) == 0.5 && sb_t_sf(0, 1000) == 0.5);
+	CHECK(CLOSE(sb_t_sf(1.7, 1), 0.5 - atan(1.7) / M_PI, 1e-14));
+	CHECK(CLOSE(sb_t_sf(3, 2), 0.5 - 3 / (2 * sqrt(2 + 9.0)), 1e-14));
+	CHECK(CLOSE(sb_t_sf(-1.3, 7) + sb_t_sf(1.3, 7), 1, 1e-14));
+	CHECK(CLOSE(sb_t_sf(1.5, 1e7), sb_normal_sf(1.5), 1e-7));
+	CHECK(sb_t_sf(1.5, INFINITY) == sb_normal_sf(1.5));
+	CHECK(sb_t_sf(INFINITY, 5) == 0 && sb_t_sf(-INFINITY, 5) == 1 && isnan(sb_t_sf(1, 0)));
+	CHECK(sb_t_sf(1e6, 4) > 0 && sb_t_sf(1e6, 4) < 1e-20);
+	/* against the density integrated numerically */
+	CHECK(CLOSE(sb_t_sf(0.7, 3), t_sf_simpson(0.7, 3), 1e-10));
+	CHECK(CLOSE(sb_t_sf(2.5, 3), t_sf_simpson(2.5, 3), 1e-10));
+	CHECK(CLOSE(sb_t_sf(2.5, 7.5), t_sf_simpson(2.5, 7.5), 1e-10));
+	CHECK(CLOSE(sb_t_sf(4, 30), t_sf_simpson(4, 30), 1e-10));
+	/* F: table values, F(1, d) = t^2, the closed form for d1 = 2 */
+	CHECK(CLOSE(sb_f_sf(4.96, 1, 10), 0.05, 2e-4));
+	CHECK(CLOSE(sb_f_sf(3.10, 3, 20), 0.05, 2e-4));
+	CHECK(CLOSE(sb_f_sf(2.1 * 2.1, 1, 12), 2 * sb_t_sf(2.1, 12), 1e-14));
+	CHECK(CLOSE(sb_f_sf(1.8, 2, 9), pow(1 + 2 * 1.8 / 9, -4.5), 1e-14));
+	CHECK(sb_f_sf(0, 3, 4) == 1 && sb_f_sf(INFINITY, 3, 4) == 0 && isnan(sb_f_sf(1, 3, -1)));
+}
+
+/*
+ * For every way to split the values 1..nx+ny into nx x's and ny y's: U
+ * counted pair by pair, and P(U >= u) counted over all the splits, must
+ * agree with the exact test.
+ */
+static void check_mann_whitney_exact(size_t nx, size_t ny)
+{
+	size_t n = nx + ny, umax = nx * ny;
+	double count[64] = {0}, total = 0, x[16], y[16];
+	int bad = 0;
+
+	/* Bit k of mask set: the k-th smallest value is an x. */
+	for (unsigned mask = 0; mask < 1u << n; mask++) {
+		size_t ix = 0, u = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (mask >> k & 1)
+				ix++;
+			else
+				u += ix; /* this y lies above every x so far */
+		}
+		if (ix != nx)
+			continue;
+		count[u]++;
+		total++;
+	}
+	for (unsigned mask = 0; mask < 1u << n; mask++) {
+		size_t ix = 0, iy = 0, u = 0;
+		double tail = 0;
+		struct sb_mann_whitney m;
+
+		for (size_t k = 0; k < n; k++) {
+			if (mask >> k & 1)
+				x[ix++] = (double)k;
+			else
+				y[iy++] = (double)k;
+		}
+		if (ix != nx)
+			continue;
+		for (size_t i = 0; i < nx; i++)
+			for (size_t j = 0; j < ny; j++)
+				u += y[j] > x[i];
+		for (size_t v = u; v <= umax; v++)
+			tail += count[v];
+		m = sb_mann_whitney_greater(x, nx, y, ny);
+		bad += !(m.exact && m.u == (double)u && m.z == 0 && CLOSE(m.p, tail / total, 1e-14));
+	}
+	if (bad)
+		fprintf(stderr, "Mann-Whitney %zu x %zu: %d splits disagree\n", nx, ny, bad);
+	CHECK(!bad);
+}
+
+static void test_stats_mann_whitney(void)
+{
+	double a[] = {1, 2, 2, 3}, b[] = {2, 3, 3, 4}, same[] = {5, 5, 5};
+	double lo[30], hi[30], big_x[25], big_y[25];
+	struct sb_mann_whitney m;
+
+	check_mann_whitney_exact(1, 1);
+	check_mann_whitney_exact(1, 6);
+	check_mann_whitney_exact(3, 4);
+	check_mann_whitney_exact(5, 6);
+	check_mann_whitney_exact(4, 9);
+	/*
+	 * Ties, so the normal approximation: pooled 1 2 2 2 3 3 3 4 has ranks
+	 * 1, 3 3 3, 6 6 6, 8; b's sum 3+6+6+8 = 23, U = 23 - 10 = 13. Mean 8;
+	 * two triples of ties: variance 16/12 (9 - 2 (27 - 3) / (8 * 7)) = 76/7;
+	 * z = (13 - 8 - 0.5) / sqrt(76/7) = 1.36570, P(Z >= z) = 0.08601.
+	 */
+	m = sb_mann_whitney_greater(a, 4, b, 4);
+	CHECK(!m.exact && m.u == 13 && CLOSE(m.z, 4.5 / sqrt(76.0 / 7), 1e-12) && CLOSE(m.p, 0.08601, 1e-5));
+	m = sb_mann_whitney_greater(b, 4, a, 4);
+	CHECK(!m.exact && m.u == 3 && CLOSE(m.z, -5.5 / sqrt(76.0 / 7), 1e-12) && m.p > 0.9);
+	/* 30 against 30, y all above: beyond the exact sizes, so the normal score */
+	for (int i = 0; i < 30; i++) {
+		lo[i] = i;
+		hi[i] = 100 + i;
+	}
+	m = sb_mann_whitney_greater(lo, 30, hi, 30);
+	CHECK(!m.exact && m.u == 900 && m.p < 1e-9);
+	m = sb_mann_whitney_greater(hi, 30, lo, 30);
+	CHECK(!m.exact && m.u == 0 && m.p > 1 - 1e-9);
+	/* 25 against 25, interleaved with y slightly ahead: the exact and normal answers are close */
+	for (int i = 0; i < 25; i++) {
+		big_x[i] = i;
+		big_y[i] = i + (i % 3 ? 0.5 : 3.5);
+	}
+	m = sb_mann_whitney_greater(big_x, 25, big_y, 25);
+	CHECK(m.exact && m.p > 0.05 && m.p < 0.5);
+	CHECK(CLOSE(m.p, sb_normal_sf((m.u - 312.5 - 0.5) / sqrt(625.0 * 51 / 12)), 0.005));
+	/* nothing to compare */
+	m = sb_mann_whitney_greater(a, 0, b, 4);
+	CHECK(m.u == 0 && m.p == 1);
+	m = sb_mann_whitney_greater(a, 4, b, 0);
+	CHECK(m.u == 0 && m.p == 1);
+	m = sb_mann_whitney_greater(same, 3, same, 2);
+	CHECK(!m.exact && m.u == 3 && m.z == 0 && m.p == 1);
+}
+
+/* One-way ANOVA F of |v - median| over two groups, written out the long way. */
+static double levene_f(const double *x, size_t nx, const double *y, size_t ny)
+{
+	double dx[64], dy[64], scratch[64], med, mad, mx = 0, my = 0, grand, between, within = 0;
+
+	sb_median_mad(x, nx, scratch, &med, &mad);
+	for (size_t i = 0; i < nx; i++)
+		mx += dx[i] = fabs(x[i] - med);
+	sb_median_mad(y, ny, scratch, &med, &mad);
+	for (size_t i = 0; i < ny; i++)
+		my += dy[i] = fabs(y[i] - med);
+	grand = (mx + my) / (double)(nx + ny);
+	mx /= (double)nx;
+	my /= (double)ny;
+	between = (double)nx * (mx - grand) * (mx - grand) + (double)ny * (my - grand) * (my - grand);
+	for (size_t i = 0; i < nx; i++)
+		within += (dx[i] - mx) * (dx[i] - mx);
+	for (size_t i = 0; i < ny; i++)
+		within += (dy[i] - my) * (dy[i] - my);
+	return between / (within / (double)(nx + ny - 2));
+}
+
+static void test_stats_spread(void)
+{
+	double base[20], shifted[20], wide[20], x2[] = {1, 3}, y2[] = {0, 4}, flat[] = {7, 7, 7};
+	double a[] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}, b[] = {2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5, 9};
+	struct sb_spread_test s;
+
+	/* a fixed, irregular sample; the same spread moved and reordered; five times the spread */
+	for (int i = 0; i < 20; i++) {
+		base[i] = (double)((i * 7) % 20) + (i % 4) * 0.25;
+		shifted[19 - i] = base[i] + 100;
+		wide[i] = 5 * base[i] + 3;
+	}
+	s = sb_brown_forsythe_greater(base, 20, shifted, 20);
+	CHECK(CLOSE(s.f, 0, 1e-12) && CLOSE(s.p, 0.5, 1e-9));
+	s = sb_brown_forsythe_greater(base, 20, wide, 20);
+	CHECK(s.f > 20 && s.p < 1e-4);
+	s = sb_brown_forsythe_greater(wide, 20, base, 20);
+	CHECK(s.f > 20 && s.p > 1 - 1e-4);
+	/* F agrees with ANOVA on the deviations; the two one-sided p-values make F's tail */
+	s = sb_brown_forsythe_greater(a, 11, b, 13);
+	CHECK(CLOSE(s.f, levene_f(a, 11, b, 13), 1e-10));
+	CHECK(CLOSE(2 * fmin(s.p, 1 - s.p), sb_f_sf(s.f, 1, 22), 1e-12));
+	CHECK(s.p < 0.5); /* b strays further from its median than a does */
+	/* too small, no spread at all, and constant deviations that differ */
+	s = sb_brown_forsythe_greater(a, 1, b, 13);
+	CHECK(s.f == 0 && s.p == 1);
+	s = sb_brown_forsythe_greater(flat, 3, flat, 2);
+	CHECK(s.f == 0 && s.p == 1);
+	s = sb_brown_forsythe_greater(x2, 2, y2, 2);
+	CHECK(isinf(s.f) && s.p == 0);
+	s = sb_brown_forsythe_greater(y2, 2, x2, 2);
+	CHECK(isinf(s.f) && s.p == 1);
+}
+
 static void test_stats(void)
 {
 	double x[] = {2, 4, 4, 4, 5, 5, 7, 9}, scratch[8], mean, sd, med, mad;
 	double big[] = {1e9 + 1, 1e9 + 2, 1e9 + 3};
 	double t[] = {0, 1, 2, 3, 4}, y[] = {1, 3, 5, 7, 9}, ynoisy[] = {1, 3.5, 4.5, 7.5, 8.5};
 	double q[] = {5, 1, 4, 2, 3};
+	double nine[] = {9, 8, 7, 6, 5, 4, 3, 2, 1}, scratch9[9];
 	struct sb_fit f;
 
 	sb_mean_sd(x, 8, &mean, &sd);
@@ -361,6 +591,9 @@ static void test_stats(void)
 	sb_median_mad(q, 5, scratch, &med, &mad);
 	CHECK(med == 3 && mad == 1);
 	CHECK(sb_quantile_sorted_inplace(q, 5, 0.95) == 4.8 && sb_quantile_sorted_inplace(q, 5, 0) == 1);
+	CHECK(sb_iqr(nine, 9, scratch9) == 4 && nine[0] == 9 && nine[8] == 1); /* 7 - 3; input untouched */
+	CHECK(sb_iqr(x, 8, scratch) == 1.5);                                   /* 5 + .25 (7 - 5), less 4 */
+	CHECK(sb_iqr(nine, 1, scratch9) == 0 && isnan(sb_iqr(nine, 0, scratch9)));
 	/* Student t thresholds: 4 sigma widened for small samples, unchanged for large ones. */
 	CHECK(CLOSE(sb_t_threshold(1.959964, 10), 2.228, 0.005));
 	CHECK(CLOSE(sb_t_threshold(1.959964, 30), 2.042, 0.002));
@@ -373,6 +606,9 @@ static void test_stats(void)
 	CHECK(!sb_linear_fit(t, y, 2).ok);
 	double same[] = {3, 3, 3};
 	CHECK(!sb_linear_fit(same, y, 3).ok);
+	test_stats_tails();
+	test_stats_mann_whitney();
+	test_stats_spread();
 }
 
 static void test_flatjson(void)
