@@ -14,7 +14,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-static const char *actor_name(void)
+const char *sb_audit_actor(void)
 {
 	const char *actor = getenv("SB_ACTOR");
 	struct passwd *pw;
@@ -32,7 +32,7 @@ static jv stamp_entry(jv entry, const char *prev)
 	if (!jv_object_has(jv_copy(entry), jv_string("ts")))
 		entry = jv_object_set(entry, jv_string("ts"), jv_string(sb_time_format(sb_time_now(), ts)));
 	if (!jv_object_has(jv_copy(entry), jv_string("actor")))
-		entry = jv_object_set(entry, jv_string("actor"), jv_string(actor_name()));
+		entry = jv_object_set(entry, jv_string("actor"), jv_string(sb_audit_actor()));
 	return jv_object_set(entry, jv_string("prev"), jv_string(prev));
 }
 

@@ -17,6 +17,9 @@
  */
 int sb_audit_append(const char *path, jv entry);
 
+/* Who acts: $SB_ACTOR, else the name of the effective user. */
+const char *sb_audit_actor(void);
+
 /*
  * Walk the chain. Returns 0 when every entry's "prev" matches the line
  * before it, else the 1-based number of the first line that breaks the

@@ -63,16 +63,22 @@ void *sb_realloc(void *p, size_t n) { return checked(realloc(p, n ? n : 1)); }
 char *sb_strdup(const char *s) { return checked(strdup(s)); }
 char *sb_strndup(const char *s, size_t n) { return checked(strndup(s, n)); }
 
+char *sb_vasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		sb_die(SB_EXIT_IO, "out of memory");
+	return s;
+}
+
 char *sb_asprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	s = sb_vasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		sb_die(SB_EXIT_IO, "out of memory");
 	return s;
 }

@@ -2,6 +2,7 @@
 #ifndef SB_ERR_H
 #define SB_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Exit statuses of every sb tool (sb(7), EXIT STATUS). */
@@ -35,6 +36,7 @@ void *sb_realloc(void *p, size_t n);
 char *sb_strdup(const char *s);
 char *sb_strndup(const char *s, size_t n);
 /* Formatted string in newly allocated memory. */
+char *sb_vasprintf(const char *fmt, va_list ap);
 char *sb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

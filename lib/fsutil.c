@@ -62,18 +62,25 @@ int sb_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int sb_fsync_path(const char *path, int directory)
 {
-	char *copy = sb_strdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
+	int fd = open(path, (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC), rc = 0;
 
-	free(copy);
 	if (fd < 0)
 		return -1;
+	/* Some file systems cannot fsync a directory (EINVAL): nothing more can be done there. */
 	if (fsync(fd) < 0 && errno != EINVAL)
 		rc = -1;
 	close(fd);
+	return rc;
+}
+
+int sb_fsync_parent(const char *path)
+{
+	char *copy = sb_strdup(path);
+	int rc = sb_fsync_path(dirname(copy), 1);
+
+	free(copy);
 	return rc;
 }
 
@@ -106,7 +113,7 @@ int sb_write_atomic(const char *path, const void *data, size_t len, unsigned mod
 	if (rename(tmp, path) < 0)
 		goto fail;
 	free(tmp);
-	return fsync_dir_of(path);
+	return sb_fsync_parent(path);
 fail:
 	saved = errno;
 	if (fd >= 0)

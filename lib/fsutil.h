@@ -23,6 +23,12 @@ int sb_write_atomic(const char *path, const void *data, size_t len, unsigned mod
  */
 int sb_append_locked(const char *path, const void *data, size_t len, int sync);
 
+/* fsync a file, or a directory (directory non-zero); 0 or -1 and errno. */
+int sb_fsync_path(const char *path, int directory);
+
+/* fsync the directory that holds path, so a rename or unlink in it is durable. */
+int sb_fsync_parent(const char *path);
+
 /* Write all of buf to fd, retrying short writes and EINTR. */
 int sb_write_all(int fd, const void *buf, size_t len);
 

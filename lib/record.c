@@ -72,3 +72,12 @@ jv sb_invalid(const char *fmt, ...)
 	va_end(ap);
 	return jv_invalid_with_msg(jv_string(buf));
 }
+
+int sb_rec_true(jv rec, const char *key)
+{
+	jv v = sb_rec_get(rec, key);
+	int t = jv_get_kind(v) == JV_KIND_TRUE;
+
+	jv_free(v);
+	return t;
+}

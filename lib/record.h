@@ -18,6 +18,9 @@ int sb_rec_number(jv rec, const char *key, double *out);
 /* 1 and epoch seconds when the field is an RFC 3339 string or an epoch number. */
 int sb_rec_time(jv rec, const char *key, double *out);
 
+/* Is the field the JSON value true? */
+int sb_rec_true(jv rec, const char *key);
+
 /* The field's value (owned by the caller), or null when absent. */
 jv sb_rec_get(jv rec, const char *key);
 

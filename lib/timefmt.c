@@ -1,5 +1,6 @@
 /* timefmt.c - RFC 3339 and epoch times, durations */
 #include "timefmt.h"
+#include "err.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -153,6 +154,19 @@ double sb_time_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double sb_clock(void)
+{
+	static double pinned = -1;
+	const char *env = getenv("SB_NOW");
+
+	if (!env || !*env)
+		return sb_time_now();
+	if (pinned < 0 && sb_time_parse(env, &pinned) < 0) {
+		sb_die(SB_EXIT_USAGE, "SB_NOW: not an RFC 3339 time or epoch seconds: %s", env);
+	}
+	return pinned;
 }
 
 static double unit_seconds(const char **p)

@@ -30,6 +30,12 @@ int sb_time_parse_relative(const char *text, double now, double *epoch);
 double sb_time_now(void);
 
 /*
+ * The time a tool acts at: $SB_NOW when set (RFC 3339 or epoch seconds,
+ * for tests and dry runs; a malformed value exits 2), else now.
+ */
+double sb_clock(void);
+
+/*
  * Parse a duration: a sequence of number-unit pairs ("90s", "5m", "1h30m",
  * "7d", "250ms", "2w") or a bare number of seconds. Returns 0 and stores
  * seconds, or -1 on a malformed or negative duration.

@@ -4,10 +4,8 @@
 # completion and alarm events, and hand-made log messages.
 
 setup_file() {
-	local root
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	export GEN="$BATS_FILE_TMPDIR/gen-series"
-	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$GEN" "$root/test/gen-series.c" -lm
+	load helpers/gen-series
+	build_gen_series
 }
 
 setup() {
