@@ -312,6 +312,14 @@ static jv change_record(const struct gen *g, const struct job *j, const char *mo
 	if (j->tenant)
 		o = jv_object_set(o, jv_string("tenant"), jv_string(j->tenant));
 	o = jv_object_set(o, jv_string("component"), jv_string(j->component));
+	/* The approval gate travels with the change: sb-deploy asks for approval of system-scope changes. */
+	jv scope = sb_rec_get(j->opp, "scope"), approval = sb_rec_get(j->opp, "requires_approval");
+	if (jv_get_kind(scope) == JV_KIND_STRING)
+		o = jv_object_set(o, jv_string("scope"), scope);
+	else
+		jv_free(scope);
+	o = jv_object_set(o, jv_string("requires_approval"), jv_bool(jv_get_kind(approval) == JV_KIND_TRUE));
+	jv_free(approval);
 	o = jv_object_set(o, jv_string("provider"), jv_string(provider));
 	o = jv_object_set(o, jv_string("model"), jv_string(model ? model : ""));
 	o = jv_object_set(o, jv_string("files"), files);

@@ -42,6 +42,17 @@ static void add_field(sb_sha256 *h, jv obj, const char *key)
 	jv_free(v);
 }
 
+/* A boolean as the one-byte string "1" when true, "0" otherwise: deleting the flag changes the digest too. */
+static void add_flag(sb_sha256 *h, jv obj, const char *key)
+{
+	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(key)) : jv_null();
+	jv as_text = jv_object_set(jv_object(), jv_string(key), jv_string(jv_get_kind(v) == JV_KIND_TRUE ? "1" : "0"));
+
+	add_field(h, as_text, key);
+	jv_free(as_text);
+	jv_free(v);
+}
+
 void sb_change_digest(jv change, char hex[SB_SHA256_HEX])
 {
 	jv files = jv_get_kind(change) == JV_KIND_OBJECT ? jv_object_get(jv_copy(change), jv_string("files")) : jv_null();
@@ -49,9 +60,11 @@ void sb_change_digest(jv change, char hex[SB_SHA256_HEX])
 	jv *v = sb_calloc((size_t)n + 1, sizeof *v);
 	sb_sha256 *h = sb_sha256_new();
 
-	sb_sha256_update(h, "sb-change-1", 12);
+	sb_sha256_update(h, "sb-change-2", 12);
 	add_field(h, change, "component");
 	add_field(h, change, "tenant");
+	add_field(h, change, "scope");
+	add_flag(h, change, "requires_approval");
 	for (int i = 0; i < n; i++)
 		v[i] = jv_array_get(jv_copy(files), i);
 	if (n)

@@ -8,7 +8,8 @@
 
 /*
  * The SHA-256 (hex) of the canonical form of a change (borrowed): a version
- * tag, its component and tenant, then its files sorted by path, each as
+ * tag, its component, tenant, scope and requires_approval (so the approval
+ * gate cannot be edited away after validation), then its files sorted by path, each as
  * path, action, content and base_sha256; every field as a presence byte, an
  * 8-byte big-endian length and its bytes. Exactly what would be deployed,
  * and where, and nothing else: rationale, usage or key order do not count.
