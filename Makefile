@@ -15,7 +15,7 @@ CFLAGS    ?=
 LDFLAGS   ?=
 SB_CFLAGS  = -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE \
              -DSB_VERSION='"$(VERSION)"' -Ilib -MMD -MP
-SB_LIBS    = -ljq -lonig -lcurl -lcrypto -lmicrohttpd -lpthread -lm
+SB_LIBS    = -ljq -lonig -larchive -lcurl -lcrypto -lmicrohttpd -lpthread -lm
 
 # make SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer, in a build
 # directory of its own so the two builds never mix objects.
@@ -60,11 +60,11 @@ $(LIBA): $(LIBOBJ)
 # files that make might consider unneeded when bin/ is newer than sources.
 $(BINS): bin/%: $(OBJDIR)/cmd/%.o $(LIBA) $(OBJDIR)/.mode
 	@mkdir -p bin
-	$(CC) $(SB_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(SB_LIBS)
+	$(CC) $(SB_LDFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $< $(LIBA) $(SB_LIBS)
 
 $(UNIT): $(OBJDIR)/test/unit.o $(LIBA) $(OBJDIR)/.mode
 	@mkdir -p bin
-	$(CC) $(SB_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(SB_LIBS)
+	$(CC) $(SB_LDFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $< $(LIBA) $(SB_LIBS)
 
 # Installs the Debian packages the build and the tests need (as root), or
 # names the command to run (otherwise).
