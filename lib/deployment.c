@@ -368,9 +368,10 @@ static double component_timeout(const struct sb_runner *r, jv component)
 	jv t = sb_rec_get(component, "command_timeout");
 	double s = r->command_timeout;
 
+	/* A number of seconds or a duration; zero, negative or malformed leaves the default. */
 	if (jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(t) > 0)
 		s = jv_number_value(t);
-	else if (jv_get_kind(t) == JV_KIND_STRING && sb_duration_parse(jv_string_value(t), &s) < 0)
+	else if (jv_get_kind(t) == JV_KIND_STRING && (sb_duration_parse(jv_string_value(t), &s) < 0 || s <= 0))
 		s = r->command_timeout;
 	jv_free(t);
 	return s;

@@ -28,7 +28,7 @@
 struct sb_runner {
 	const struct sb_common *common;
 	jv components;          /* the configuration's components (sb_runner_free releases it) */
-	double command_timeout; /* reload and health, when a component sets no "timeout" */
+	double command_timeout; /* reload and health, when a component sets no "command_timeout" */
 	long health_retries;    /* attempts of the health command */
 	double health_interval; /* between attempts */
 	double lock_timeout;    /* waiting for another run to release a component */

@@ -230,9 +230,9 @@ complete_bash() {
 			[[ $? == 124 ]] || { echo "$tool: the loader found no completion"; exit 1; }
 			spec=$(complete -p "$tool") || exit
 			fn=${spec##*-F } fn=${fn%% *}
-			COMP_WORDS=("$tool" --he) COMP_CWORD=1
-			COMP_LINE="$tool --he" COMP_POINT=${#COMP_LINE}
-			"$fn" "$tool" --he "$tool"
+			COMP_WORDS=("$tool" --hel) COMP_CWORD=1
+			COMP_LINE="$tool --hel" COMP_POINT=${#COMP_LINE}
+			"$fn" "$tool" --hel "$tool"
 			printf "%s\n" "${COMPREPLY[@]}"
 		' sh "$BASH_COMPLETION" "$tool" </dev/null
 		assert_success
@@ -261,7 +261,7 @@ complete_bash() {
 	while read -r tool; do
 		((ntools++)) || true
 		# A common option, from sb-common.fish, which the tool's file sources.
-		complete_fish "$tool --he"
+		complete_fish "$tool --hel"
 		assert_success
 		assert_equal "$stderr" ""
 		assert_output -- $'--help\tShow this help and exit'
