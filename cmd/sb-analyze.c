@@ -10,6 +10,7 @@
 #include "opts.h"
 #include "output.h"
 #include "record.h"
+#include "selfmetrics.h"
 #include "stackframe.h"
 #include "stats.h"
 #include "strmap.h"
@@ -283,6 +284,7 @@ struct analyser {
 	/* --summary */
 	struct summary *sums;
 	size_t nsums;
+	long written[sizeof kind_names / sizeof kind_names[0]]; /* insight records written, by kind */
 	long records;
 	char *key;                /* the key of the record at hand */
 	char *msg;                /* the message of the log record at hand, on the fast path */
@@ -468,6 +470,7 @@ static void emit_insight(struct analyser *an, struct insight *i)
 		jv_free(i->extra);
 	}
 	free(i->summary);
+	an->written[i->kind]++;
 	sb_output_record(o);
 }
 
@@ -2115,6 +2118,18 @@ static void start_analyser(struct analyser *an, struct settings *set, const stru
 		sb_die(SB_EXIT_IO, "cannot create a temporary file to hold records: %s", strerror(errno));
 }
 
+/* Every kind from zero, so each series exists from the first run. */
+static void count_insights(const struct analyser *an)
+{
+	char labels[64];
+
+	for (size_t k = 0; k < sizeof an->written / sizeof an->written[0]; k++) {
+		snprintf(labels, sizeof labels, "kind=\"%s\"", kind_names[k]);
+		sb_selfmetric_add("sb_insights_total", labels, (double)an->written[k],
+				  "Insight records sb-analyze wrote, by kind.");
+	}
+}
+
 /* End of input: runs still open are reported, templates judged, held records written. */
 static void finish_analyser(struct analyser *an)
 {
@@ -2123,6 +2138,7 @@ static void finish_analyser(struct analyser *an)
 	judge_templates(an);
 	write_spooled(an);
 	write_summaries(an);
+	count_insights(an);
 	if (an->common->verbose)
 		sb_warn("%ld records; %ld series forgotten; %zu log templates, %lu forgotten", an->records,
 			an->series.evicted, sb_drain_count(an->drain), sb_drain_evicted(an->drain));

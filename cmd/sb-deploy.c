@@ -11,6 +11,7 @@
 #include "opts.h"
 #include "output.h"
 #include "record.h"
+#include "selfmetrics.h"
 #include "snapshot.h"
 #include "state.h"
 #include "strmap.h"
@@ -61,7 +62,10 @@ static int set_option(void *ctx, int id, const char *arg)
 
 	switch (id) {
 	case OPT_YES: s->yes = 1; return 0;
-	case OPT_DRY_RUN: s->dry_run = s->run.dry_run = 1; return 0;
+	case OPT_DRY_RUN:
+		s->dry_run = s->run.dry_run = 1;
+		sb_selfmetrics_disable();
+		return 0;
 	case OPT_APPROVE:
 		if (!*arg) {
 			fprintf(stderr, "sb-deploy: --approve: empty change id\n");
@@ -655,6 +659,19 @@ static void audit_outcome(struct deployer *d, jv record)
 	jv_free(st);
 }
 
+/* The statuses of struct outcome: each counted from zero, so every series exists from the first run. */
+static const char *const statuses[] = {"deployed", "rolled_back", "failed", "skipped", "planned", "deferred",
+				       "awaiting_approval", NULL};
+
+static void count_deployment(const char *status, double n)
+{
+	char labels[64];
+
+	snprintf(labels, sizeof labels, "status=\"%s\"", status);
+	sb_selfmetric_add("sb_deployments_total", labels, n,
+			  "Changes sb-deploy handled, by the status of the deployment record it wrote.");
+}
+
 /* Take one change all the way: checks, lock, deployment, record, queue, notifications. */
 static void handle_change(struct deployer *d, jv change)
 {
@@ -706,6 +723,7 @@ static void handle_change(struct deployer *d, jv change)
 		audit_outcome(d, rec);
 	if (o.negative)
 		d->status = SB_EXIT_NEGATIVE;
+	count_deployment(o.status, 1);
 	sb_output_record(rec);
 	jv_free(o.dep);
 	free(o.reason);
@@ -797,6 +815,8 @@ int main(int argc, char **argv)
 	d.done = sb_strmap_new();
 	sb_clock(); /* a malformed SB_NOW is a usage error before anything is done */
 
+	for (const char *const *st = statuses; *st; st++)
+		count_deployment(*st, 0);
 	record_approvals(&d);
 	sb_recover(&set.run);
 	sb_filter_begin(&run, &common);

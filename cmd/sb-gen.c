@@ -12,6 +12,7 @@
 #include "output.h"
 #include "playbook.h"
 #include "record.h"
+#include "selfmetrics.h"
 #include "state.h"
 #include "strbuf.h"
 #include "strmap.h"
@@ -332,11 +333,53 @@ static jv change_record(const struct gen *g, const struct job *j, const char *mo
 	return jv_object_set(o, jv_string("usage"), usage);
 }
 
+/* The provider's counters; adding zeros makes the series exist from the first run. */
+static void count_generation(const struct gen *g, double requests, double successes, double seconds, long prompt,
+			     long completion)
+{
+	const char *provider = provider_names[g->set->provider];
+	char labels[96];
+
+	snprintf(labels, sizeof labels, "provider=\"%s\"", provider);
+	sb_selfmetric_add("sb_generation_requests_total", labels, requests,
+			  "Requests sb-gen sent to a provider: each attempt for a language model, one a job for rules.");
+	sb_selfmetric_add("sb_generation_successes_total", labels, successes, "Changes sb-gen generated.");
+	sb_selfmetric_add("sb_generation_duration_seconds_total", labels, seconds,
+			  "Seconds sb-gen spent on jobs, from a job's first request to its change or failure.");
+	snprintf(labels, sizeof labels, "kind=\"prompt\",provider=\"%s\"", provider);
+	sb_selfmetric_add("sb_generation_tokens_total", labels, (double)prompt,
+			  "Tokens the language model reported, by prompt and completion.");
+	snprintf(labels, sizeof labels, "kind=\"completion\",provider=\"%s\"", provider);
+	sb_selfmetric_add("sb_generation_tokens_total", labels, (double)completion,
+			  "Tokens the language model reported, by prompt and completion.");
+}
+
+/*
+ * A finished job's requests, tokens and time. A language model is sent a
+ * request per attempt (retries and a second ask included); the rules
+ * provider is asked once per job that reached its playbook. The time is
+ * the change's usage.duration_ms, or up to now for a job that failed.
+ */
+static void count_job(const struct gen *g, const struct job *j)
+{
+	double seconds = j->started > 0 ? sb_time_now() - j->started : 0, ms;
+
+	if (jv_is_valid(j->change)) {
+		jv usage = sb_rec_get(j->change, "usage");
+		if (sb_rec_number(usage, "duration_ms", &ms))
+			seconds = ms / 1000;
+		jv_free(usage);
+	}
+	count_generation(g, g->set->provider == P_RULES ? j->started > 0 : j->attempts, jv_is_valid(j->change),
+			 seconds > 0 ? seconds : 0, j->prompt_tokens, j->completion_tokens);
+}
+
 /* Write the finished jobs at the head of the queue: output keeps the input's order. */
 static void emit_ready(struct gen *g)
 {
 	while (g->emitted < g->njobs && g->jobs[g->emitted]->state == J_DONE) {
 		struct job *j = g->jobs[g->emitted++];
+		count_job(g, j);
 		if (jv_is_valid(j->change)) {
 			sb_output_record(j->change);
 			j->change = jv_invalid();
@@ -1026,6 +1069,8 @@ static void print_prompt(struct gen *g, struct job *j)
 static void generate(struct gen *g)
 {
 	char *tmpdir = NULL;
+
+	count_generation(g, 0, 0, 0, 0, 0); /* the series exist from the first run, jobs or none */
 
 	for (size_t i = 0; i < g->njobs; i++) {
 		struct job *j = g->jobs[i];

@@ -6,6 +6,7 @@
 #include "opts.h"
 #include "output.h"
 #include "record.h"
+#include "selfmetrics.h"
 #include "stats.h"
 #include "strbuf.h"
 #include "strmap.h"
@@ -124,6 +125,7 @@ static int set_option(void *ctx, int id, const char *arg)
 		return 0;
 	case OPT_DRY_RUN:
 		s->dry_run = 1;
+		sb_selfmetrics_disable();
 		return 0;
 	}
 	return -1;
@@ -607,11 +609,24 @@ static void record_final(struct sb_runner *r, const struct deployment *d, const 
 	sb_runner_audit(r, e);
 }
 
+static void count_verdict(const char *decision, double n)
+{
+	char labels[64];
+
+	snprintf(labels, sizeof labels, "decision=\"%s\"", decision);
+	sb_selfmetric_add("sb_verdicts_total", labels, n, "Verdicts sb-monitor wrote, by decision.");
+}
+
 /* Write every verdict; 1 when any of them is rollback or hold. */
 static int judge_all(struct monitor *m, struct sb_runner *r)
 {
+	static const char *const decisions[] = {"keep", "rollback", "hold", "pending", NULL};
 	int negative = 0;
 	char ts[SB_TIME_BUFSZ];
+
+	/* Every decision from zero, so each series exists from the first run. */
+	for (const char *const *d = decisions; *d; d++)
+		count_verdict(*d, 0);
 
 	for (size_t i = 0; i < m->ndeps; i++) {
 		struct deployment *d = m->deps[i];
@@ -645,6 +660,7 @@ static int judge_all(struct monitor *m, struct sb_runner *r)
 			negative = 1;
 		if (m->common->verbose)
 			sb_warn("deployment %s of %s: %s", d->id, d->component, decision);
+		count_verdict(decision, 1);
 		sb_output_record(v);
 		free(reason);
 		free(js);

@@ -7,6 +7,7 @@
 #include "opts.h"
 #include "output.h"
 #include "record.h"
+#include "selfmetrics.h"
 #include "strmap.h"
 #include "timefmt.h"
 
@@ -41,7 +42,10 @@ static int set_option(void *ctx, int id, const char *arg)
 
 	switch (id) {
 	case OPT_CASCADE: s->cascade = 1; return 0;
-	case OPT_DRY_RUN: s->dry_run = s->run.dry_run = 1; return 0;
+	case OPT_DRY_RUN:
+		s->dry_run = s->run.dry_run = 1;
+		sb_selfmetrics_disable();
+		return 0;
 	case OPT_REASON: s->reason = arg; return 0;
 	}
 	rc = sb_runner_option(&s->run, id, arg);
@@ -275,6 +279,18 @@ static void rollback_id(struct roller *r, const char *id, const char *reason)
 	jv_free(dep);
 }
 
+/* The statuses of a rollback record: each counted from zero, so every series exists from the first run. */
+static const char *const statuses[] = {"rolled_back", "failed", "skipped", "planned", NULL};
+
+static void count_rollback(const char *status, double n)
+{
+	char labels[64];
+
+	snprintf(labels, sizeof labels, "status=\"%s\"", status);
+	sb_selfmetric_add("sb_rollbacks_total", labels, n,
+			  "Deployments sb-rollback handled, by the status of the rollback record it wrote.");
+}
+
 static void emit(struct roller *r, const char *id, jv dep, struct result *res)
 {
 	char ts[SB_TIME_BUFSZ];
@@ -308,6 +324,7 @@ static void emit(struct roller *r, const char *id, jv dep, struct result *res)
 	}
 	if (res->negative)
 		r->status = SB_EXIT_NEGATIVE;
+	count_rollback(res->status, 1);
 	sb_output_record(rec);
 	free(res->reason);
 }
@@ -390,6 +407,8 @@ int main(int argc, char **argv)
 	sb_clock(); /* a malformed SB_NOW is a usage error before anything is done */
 	ids = take_ids(&common, &nids);
 
+	for (const char *const *st = statuses; *st; st++)
+		count_rollback(*st, 0);
 	sb_recover(&set.run);
 	sb_filter_begin(&run, &common);
 	for (int i = 0; i < nids; i++) {

@@ -15,6 +15,7 @@
 #include "progress.h"
 #include "prometheus.h"
 #include "record.h"
+#include "selfmetrics.h"
 #include "state.h"
 #include "timefmt.h"
 #include "where.h"
@@ -145,6 +146,9 @@ struct stream {
 	int has_checkpoint;
 	long dropped_dup, dropped_sample, emitted;
 	int fallback_mode;  /* records come from --fallback: mark them */
+	const char *source; /* file, prometheus, ..., listen */
+	long counted;       /* of emitted, those added to the metrics */
+	double metrics_at;  /* when the metrics were last written */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -242,7 +246,10 @@ static int set_option(void *ctx, int id, const char *arg)
 			return sb_error("--sample: '%s' is not a rate above 0 and at most 1", arg);
 		return 0;
 	case OPT_SAMPLE_ERRORS: s->sample_errors = 1; return 0;
-	case OPT_DRY_RUN: s->dry_run = 1; return 0;
+	case OPT_DRY_RUN:
+		s->dry_run = 1;
+		sb_selfmetrics_disable();
+		return 0;
 	case OPT_URL: s->url = arg; return 0;
 	case OPT_QUERY:
 		s->queries = sb_realloc(s->queries, (size_t)(s->nqueries + 1) * sizeof *s->queries);
@@ -641,6 +648,24 @@ static void take_ndjson_line(struct stream *st)
 	take_record(st, rec, 0, NULL);
 }
 
+/* Records written since the last count; those read from --fallback under source "fallback". */
+static void count_records(struct stream *st)
+{
+	char labels[64];
+
+	snprintf(labels, sizeof labels, "source=\"%s\"", st->fallback_mode ? "fallback" : st->source);
+	sb_selfmetric_add("sb_telemetry_records_total", labels, (double)(st->emitted - st->counted),
+			  "Telemetry records sb-stream wrote, by source (fallback: read from --fallback files).");
+	st->counted = st->emitted;
+}
+
+static void write_metrics(struct stream *st)
+{
+	count_records(st);
+	sb_selfmetrics_flush(st->common);
+	st->metrics_at = sb_time_now();
+}
+
 /* Flush what was written, then record how far that is. */
 static void save_state(struct stream *st)
 {
@@ -655,6 +680,9 @@ static void save_state(struct stream *st)
 	}
 	if (st->seen_path && st->dedup && sb_dedup_save(st->dedup, st->seen_path) < 0)
 		sb_die(SB_EXIT_IO, "cannot write '%s':", st->seen_path);
+	/* A run that follows or listens for days shows its counts once a minute, not only at its end. */
+	if (sb_time_now() - st->metrics_at >= 60)
+		write_metrics(st);
 }
 
 static void on_idle(void *ctx)
@@ -1033,8 +1061,10 @@ static int listen_for_webhooks(struct stream *st)
 	if (token && !*token)
 		sb_die(SB_EXIT_USAGE, "token file '%s' is empty", st->set->token_file);
 	status = sb_listen_serve(&o, emit_webhook_event, st);
-	if (webhook_write_errno == EPIPE) /* the reader went away: a quiet end, as for every source */
+	if (webhook_write_errno == EPIPE) { /* the reader went away: a quiet end, as for every source */
+		write_metrics(st);
 		_exit(SB_EXIT_OK);
+	}
 	if (webhook_write_errno) {
 		errno = webhook_write_errno;
 		sb_die(SB_EXIT_IO, "write error on standard output:");
@@ -1111,7 +1141,8 @@ int main(int argc, char **argv)
 
 	sb_progname = "sb-stream";
 	sb_opts_parse(&spec, argc, argv, &common);
-	source = take_source(&common);
+	source = st.source = take_source(&common);
+	st.metrics_at = sb_time_now();
 	if (strcmp(source, "file") != 0 && common.nfiles)
 		sb_usage_error("%s reads no FILE ('%s')", source, common.files[0]);
 	if (strcmp(source, "prometheus") != 0 && set.source_options)
@@ -1143,6 +1174,7 @@ int main(int argc, char **argv)
 		save_state(&st);
 	report(&st);
 	sb_input_close(&st.in);
+	write_metrics(&st); /* before stdout's last flush, as sb_filter_end does */
 	int out = sb_output_finish();
 	if (!status)
 		status = out ? out : st.in.io_failed ? SB_EXIT_IO : 0;

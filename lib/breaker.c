@@ -3,13 +3,30 @@
 #include "err.h"
 #include "fsutil.h"
 #include "record.h"
+#include "selfmetrics.h"
 #include "state.h"
 #include "timefmt.h"
 
 #include <errno.h>
 #include <jv.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* sb_breaker_opens_total{breaker="NAME"} of breakers/NAME.json; zero counts too, so the series exists. */
+static void count_open(const struct sb_breaker *b, double n)
+{
+	char *copy = sb_strdup(b->path), *name = basename(copy), *dot = strrchr(name, '.');
+	char *labels;
+
+	if (dot && strcmp(dot, ".json") == 0)
+		*dot = '\0';
+	labels = sb_asprintf("breaker=\"%s\"", name);
+	sb_selfmetric_add("sb_breaker_opens_total", labels, n,
+			  "Times a circuit breaker opened: after its limit of failures, or again after a failed probe.");
+	free(labels);
+	free(copy);
+}
 
 void sb_breaker_load(struct sb_breaker *b, const char *path, int limit, double cooldown)
 {
@@ -24,6 +41,7 @@ void sb_breaker_load(struct sb_breaker *b, const char *path, int limit, double c
 		b->failures = (int)v;
 	sb_rec_time(state, "open_until", &b->open_until);
 	jv_free(state);
+	count_open(b, 0);
 }
 
 int sb_breaker_allow(struct sb_breaker *b, double now)
@@ -58,8 +76,12 @@ int sb_breaker_record(struct sb_breaker *b, int ok, double now)
 		b->probing = 0; /* the probe succeeded: closed again, and later failures count from zero */
 	} else {
 		b->failures++;
-		if (b->probing || b->failures >= b->limit)
+		if (b->probing || b->failures >= b->limit) {
+			/* Closed or half-open (cooldown over) to open; one still open does not open again. */
+			if (b->open_until <= now)
+				count_open(b, 1);
 			b->open_until = now + b->cooldown;
+		}
 	}
 	return save(b, now);
 }

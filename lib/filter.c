@@ -4,6 +4,7 @@
 #include "output.h"
 #include "progress.h"
 #include "record.h"
+#include "selfmetrics.h"
 
 #include <stdlib.h>
 
@@ -102,6 +103,11 @@ int sb_filter_end(struct sb_run *run)
 	sb_progress_done();
 	sb_input_close(&run->in);
 	sb_where_free(run->where);
+	/*
+	 * Before the last flush of stdout: a reader that went away ends the
+	 * run there, and what the run did (a deployment, say) still counts.
+	 */
+	sb_selfmetrics_flush(run->common);
 	status = sb_output_finish();
 	if (status == SB_EXIT_OK && run->in.io_failed)
 		status = SB_EXIT_IO;

@@ -2,6 +2,7 @@
 #include "input.h"
 #include "err.h"
 #include "fsutil.h"
+#include "selfmetrics.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -307,8 +308,22 @@ jv sb_input_next(struct sb_input *in)
 	return jv_invalid();
 }
 
+/* Every run counts its rejected lines, zero included, so the series exist before the first one. */
+static void count_rejected(const struct sb_input *in)
+{
+	char *labels = sb_asprintf("tool=\"%s\"", sb_progname);
+
+	sb_selfmetric_add("sb_records_rejected_total", labels, (double)in->rejected,
+			  "Input lines a tool rejected (malformed, or breaking its rules), skipped or quarantined.");
+	sb_selfmetric_add("sb_records_quarantined_total", labels,
+			  in->on_error == SB_ON_ERROR_QUARANTINE ? (double)in->rejected : 0,
+			  "Rejected input lines a tool kept in the quarantine file of --on-error quarantine=FILE.");
+	free(labels);
+}
+
 void sb_input_close(struct sb_input *in)
 {
+	count_rejected(in);
 	if (in->rejected && in->on_error == SB_ON_ERROR_QUARANTINE)
 		sb_warn("%ld malformed line%s quarantined in '%s'", in->rejected, in->rejected == 1 ? "" : "s",
 			in->quarantine);
