@@ -4,13 +4,8 @@
 # {"template","seq"} line per message at the end).
 
 setup_file() {
-	local root mode san=""
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	mode=$(cat "$root/build/.mode" 2>/dev/null) || mode=release
-	[ "$mode" = san ] && san="-fsanitize=address,undefined"
-	export DRAIN="$BATS_FILE_TMPDIR/drain"
-	(cd "$root" && cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $san -I"$root/lib" \
-		-o "$DRAIN" test/drain.c "build/$mode/libsb.a" -ljq -lonig -lcrypto -lm)
+	load helpers/driver
+	build_driver DRAIN test/drain.c
 }
 
 setup() {

@@ -5,13 +5,8 @@
 # corpus of answers under test/fixtures/edits.
 
 setup_file() {
-	local root mode san=""
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	mode=$(cat "$root/build/.mode" 2>/dev/null) || mode=release
-	[ "$mode" = san ] && san="-fsanitize=address,undefined"
-	export EDITS="$BATS_FILE_TMPDIR/edits"
-	(cd "$root" && cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $san -I"$root/lib" \
-		-o "$EDITS" test/edits.c "build/$mode/libsb.a" -ljq -lonig -lcrypto -lm)
+	load helpers/driver
+	build_driver EDITS test/edits.c
 }
 
 setup() {

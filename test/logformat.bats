@@ -3,13 +3,8 @@
 # log lines as log and event records, through the small driver test/logformat.c.
 
 setup_file() {
-	local root mode san=""
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	mode=$(cat "$root/build/.mode" 2>/dev/null) || mode=release
-	[ "$mode" = san ] && san="-fsanitize=address,undefined"
-	export LOGFORMAT="$BATS_FILE_TMPDIR/logformat"
-	(cd "$root" && cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $san -I"$root/lib" \
-		-o "$LOGFORMAT" test/logformat.c "build/$mode/libsb.a" -ljq -lonig -lcrypto -lm)
+	load helpers/driver
+	build_driver LOGFORMAT test/logformat.c
 }
 
 setup() {

@@ -4,13 +4,8 @@
 # components under test/fixtures/components/.
 
 setup_file() {
-	local root mode san=""
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	mode=$(cat "$root/build/.mode" 2>/dev/null) || mode=release
-	[ "$mode" = san ] && san="-fsanitize=address,undefined"
-	export PLAYBOOK="$BATS_FILE_TMPDIR/playbook"
-	(cd "$root" && cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $san -I"$root/lib" \
-		-o "$PLAYBOOK" test/playbook.c "build/$mode/libsb.a" -ljq -lonig -lcrypto -lm)
+	load helpers/driver
+	build_driver PLAYBOOK test/playbook.c
 }
 
 setup() {

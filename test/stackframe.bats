@@ -3,13 +3,8 @@
 # in text, through the small driver test/stackframe.c.
 
 setup_file() {
-	local root mode san=""
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	mode=$(cat "$root/build/.mode" 2>/dev/null) || mode=release
-	[ "$mode" = san ] && san="-fsanitize=address,undefined"
-	export STACKFRAME="$BATS_FILE_TMPDIR/stackframe"
-	(cd "$root" && cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $san -I"$root/lib" \
-		-o "$STACKFRAME" test/stackframe.c "build/$mode/libsb.a" -ljq -lonig -lcrypto -lm)
+	load helpers/driver
+	build_driver STACKFRAME test/stackframe.c
 }
 
 setup() {
