@@ -57,6 +57,14 @@ int sb_audit_append(const char *path, jv entry)
 		jv_free(entry);
 		goto out;
 	}
+	/* A last line without its newline would be glued to this entry: refuse rather than corrupt the chain. */
+	off_t end = lseek(fd, 0, SEEK_END);
+	char nl = '\n';
+	if (end > 0 && (pread(fd, &nl, 1, end - 1) != 1 || nl != '\n')) {
+		jv_free(entry);
+		errno = EILSEQ;
+		goto out;
+	}
 	if (*last)
 		sb_sha256_hex(last, strlen(last), prev);
 	else

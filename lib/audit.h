@@ -13,7 +13,8 @@
  * name) and "prev" (hex SHA-256 of the previous line, without its newline)
  * are added. The read of the previous line and the append happen under
  * one exclusive lock, so concurrent writers keep the chain intact.
- * -1 and errno on failure.
+ * -1 and errno on failure; EILSEQ when the log's last line has no newline
+ * (appending would join two entries: the log needs a person first).
  */
 int sb_audit_append(const char *path, jv entry);
 
