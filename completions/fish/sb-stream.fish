@@ -18,33 +18,12 @@ __sb_complete_common $cmd
 
 # The operands on the command line before the cursor, one a line.
 function __sb_stream_operands --description 'Print the operands of the sb-stream command line'
-    set -l tokens (commandline -opc)
-    set -e tokens[1]
-    set -l valued -c --config -S --state-dir -t --tenant -w --where --on-error \
-        --format --format-jq --map --type --since --until --checkpoint --dedup \
+    __sb_operands --format --format-jq --map --type --since --until --checkpoint --dedup \
         --sample --url --query --step --name --tenant-label --timeout \
         --bearer-token-file --namespace --metric --dimension --stat --period \
         --group --group-prefix --filter --insights --prefix --state --cache-ttl \
         --endpoint --addr --token-file --retries --breaker-failures \
         --breaker-cooldown --fallback
-    set -l skip 0
-    set -l ended 0
-    for t in $tokens
-        if test $skip = 1
-            set skip 0
-        else if test $ended = 1
-            echo $t
-        else if test "$t" = --
-            set ended 1
-        else if string match -q -- '--*' $t
-            contains -- $t $valued; and set skip 1
-        else if string match -q -- '-?*' $t
-            # Short options grouped (-qc): the one that takes a value ends the group.
-            string match -qr -- '^-[^cStw]*[cStw]$' $t; and set skip 1
-        else
-            echo $t
-        end
-    end
 end
 
 function __sb_stream_no_operand --description 'True when sb-stream has no operand yet'
