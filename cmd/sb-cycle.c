@@ -297,6 +297,14 @@ static int end_stage(struct cycle *cy, struct stage *s, int status, const char *
 	return status <= 1 && !stop_signal;
 }
 
+static int reads_stdin(const struct sb_common *c)
+{
+	for (int i = 0; i < c->nfiles; i++)
+		if (strcmp(c->files[i], "-") == 0)
+			return 1;
+	return 0;
+}
+
 /* The stream stage: every source in turn, into one file. */
 static int stream_stage(struct cycle *cy, int number, char **out)
 {
@@ -340,7 +348,8 @@ static int stream_stage(struct cycle *cy, int number, char **out)
 			arg(&a, sb_time_format(sb_clock() - cy->set->window * 3600, ts));
 		}
 		common_args(&a, cy->common);
-		int rc = run_process(a.v, NULL, *out, err);
+		/* "-" among the FILE operands: sb-stream reads the cycle's own standard input. */
+		int rc = run_process(a.v, uses_files && reads_stdin(cy->common) ? "/dev/stdin" : NULL, *out, err);
 		if (rc > status)
 			status = rc;
 		args_free(&a);

@@ -77,6 +77,16 @@ cycle_json() {
 	assert_equal "$(cycle_json '[.status, .stages[0].records_out]')" '["completed",0]'
 }
 
+@test "telemetry on standard input with -; --on-error fail stops the cycle at the first malformed line" {
+	pool_errors >logs.ndjson
+	run -0 --separate-stderr bash -c 'sb-cycle --yes - <logs.ndjson'
+	assert_equal "$(cycle_json '.stages[0].records_out')" 60
+	{ pool_errors; echo '{bad'; } >bad.ndjson
+	run -3 --separate-stderr bash -c 'sb-cycle --on-error fail - <bad.ndjson'
+	assert_equal "$(cycle_json '[.status, .exit, [.stages[] | .name]]')" '["failed",3,["stream"]]'
+	assert_regex "$(cat "$(cycle_dirs | tail -1)/1-stream.err")" '<stdin>:61: '
+}
+
 @test "a second cycle while one runs exits 0 at once and starts nothing" {
 	pool_errors >logs.ndjson
 	mkdir -p "$SB_STATE_DIR/locks/cycles"
