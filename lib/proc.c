@@ -4,6 +4,8 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +21,9 @@ static _Noreturn void child(const char *const argv[], const char *cwd, int out, 
 
 	setpgid(0, 0);
 	signal(SIGPIPE, SIG_DFL); /* the tools ignore it; the programs they start must not */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	if (null >= 0)
 		dup2(null, 0);
 	dup2(out, 1);
@@ -61,10 +66,49 @@ static int collect(int fd, double deadline, char **output)
 	return -1;
 }
 
+/*
+ * A SIGTERM, SIGINT or SIGHUP that arrives while a program runs is passed
+ * on to its process group (a group of its own, which the signal would not
+ * reach), and raised again once it has ended: the tool still ends as the
+ * signal says, and leaves no program behind.
+ */
+static const int passed_on[] = {SIGTERM, SIGINT, SIGHUP};
+static volatile sig_atomic_t caught;
+static volatile pid_t running;
+
+static void pass_on(int sig)
+{
+	caught = sig;
+	if (running > 0)
+		kill(-running, SIGTERM);
+}
+
+static void catch_while_running(struct sigaction old[3])
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = pass_on;
+	sigemptyset(&sa.sa_mask);
+	caught = 0;
+	for (int i = 0; i < 3; i++)
+		sigaction(passed_on[i], &sa, &old[i]);
+}
+
+static void restore_and_raise(const struct sigaction old[3])
+{
+	running = 0;
+	for (int i = 0; i < 3; i++)
+		sigaction(passed_on[i], &old[i], NULL);
+	if (caught)
+		raise(caught);
+}
+
 enum sb_proc_result sb_proc_run(const char *const argv[], const char *cwd, double timeout, int *status,
 				char **output)
 {
 	int out[2], report[2], e = 0, ws;
+	struct sigaction old[3];
 	pid_t pid;
 
 	*output = NULL;
@@ -76,14 +120,19 @@ enum sb_proc_result sb_proc_run(const char *const argv[], const char *cwd, doubl
 		close(out[1]);
 		return SB_PROC_FAILED;
 	}
+	catch_while_running(old);
 	if ((pid = fork()) < 0) {
 		*status = errno;
 		close(out[0]), close(out[1]), close(report[0]), close(report[1]);
+		restore_and_raise(old);
 		return SB_PROC_FAILED;
 	}
 	if (pid == 0)
 		child(argv, cwd, out[1], report[1]);
 	setpgid(pid, pid);
+	running = pid;
+	if (caught)
+		kill(-pid, SIGTERM); /* the signal came before the child's group was known */
 	close(out[1]);
 	close(report[1]);
 	int timed_out = collect(out[0], timeout > 0 ? sb_time_now() + timeout : 0, output) < 0;
@@ -92,6 +141,7 @@ enum sb_proc_result sb_proc_run(const char *const argv[], const char *cwd, doubl
 	close(out[0]);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
+	restore_and_raise(old);
 	ssize_t n = read(report[0], &e, sizeof e); /* exec's errno, when exec failed */
 	close(report[0]);
 	if (n == (ssize_t)sizeof e) {
@@ -102,4 +152,19 @@ enum sb_proc_result sb_proc_run(const char *const argv[], const char *cwd, doubl
 		return SB_PROC_TIMEOUT;
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	return SB_PROC_RAN;
+}
+
+char *sb_tool_path(const char *name)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		char *path = sb_asprintf("%s/%s", dirname(self), name);
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	return sb_strdup(name);
 }

@@ -18,9 +18,18 @@ enum sb_proc_result {
  * Run argv (argv[0] looked up on PATH) in directory cwd (NULL: here), with
  * stdin from /dev/null and stdout and stderr captured together into
  * *output (NUL-terminated; free it), in a process group of its own so a
- * timeout ends its children too. timeout <= 0: none.
+ * timeout ends its children too. timeout <= 0: none. A SIGTERM, SIGINT or
+ * SIGHUP that arrives meanwhile is passed on to that group, then raised
+ * again in the caller once the program has ended.
  */
 enum sb_proc_result sb_proc_run(const char *const argv[], const char *cwd, double timeout, int *status,
 				char **output);
+
+/*
+ * The sb tool name as installed next to the running one (bin/ of a build,
+ * or the install directory), else name itself, for execvp to find on PATH:
+ * a tool that runs the others runs those of its own version. Free it.
+ */
+char *sb_tool_path(const char *name);
 
 #endif
