@@ -5,6 +5,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "opts.h"
+#include "proc.h"
 #include "output.h"
 #include "record.h"
 #include "selfmetrics.h"
@@ -106,22 +107,6 @@ static void catch_signals(void)
 }
 
 /* ---- the tools ---- */
-
-/* The sb tools next to this one (bin/ of a build, or the install directory), else found on PATH. */
-static char *tool_path(const char *name)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		char *path = sb_asprintf("%s/%s", dirname(self), name);
-		if (access(path, X_OK) == 0)
-			return path;
-		free(path);
-	}
-	return sb_strdup(name);
-}
 
 /* An argv under construction. */
 struct args {
@@ -308,7 +293,7 @@ static int reads_stdin(const struct sb_common *c)
 /* The stream stage: every source in turn, into one file. */
 static int stream_stage(struct cycle *cy, int number, char **out)
 {
-	char *err = stage_file(cy, number, "stream", "err"), *tool = tool_path("sb-stream"), ts[SB_TIME_BUFSZ];
+	char *err = stage_file(cy, number, "stream", "err"), *tool = sb_tool_path("sb-stream"), ts[SB_TIME_BUFSZ];
 	jv sources = sb_config_get(cy->common->config, "cycle.sources");
 	struct stage *s;
 	int status = 0, n = 0;
@@ -369,7 +354,7 @@ static int stream_stage(struct cycle *cy, int number, char **out)
 static int tool_stage(struct cycle *cy, int number, const char *name, const char *tool_name, struct args *a,
 		      const char *in, char **out)
 {
-	char *err = stage_file(cy, number, name, "err"), *tool = tool_path(tool_name);
+	char *err = stage_file(cy, number, name, "err"), *tool = sb_tool_path(tool_name);
 	struct stage *s;
 	int status;
 
@@ -423,7 +408,7 @@ static void join_parts(const char *out, char **outs, long jobs, const unsigned c
 static int validate_stage(struct cycle *cy, int number, const char *in, char **out)
 {
 	long jobs = cy->set->jobs;
-	char *err = stage_file(cy, number, "validate", "err"), *tool = tool_path("sb-validate");
+	char *err = stage_file(cy, number, "validate", "err"), *tool = sb_tool_path("sb-validate");
 	char **parts = sb_calloc((size_t)jobs, sizeof *parts), **outs = sb_calloc((size_t)jobs, sizeof *outs);
 	FILE **pf = sb_calloc((size_t)jobs, sizeof *pf), *src = fopen(in, "r");
 	pid_t *pids = sb_calloc((size_t)jobs, sizeof *pids);
