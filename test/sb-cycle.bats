@@ -10,14 +10,6 @@ setup() {
 	NOW=$(date -u +%s)
 }
 
-# pool_errors [COMPONENT] [AGE-SECONDS]: 60 connection-pool errors of a component, the last AGE seconds ago
-pool_errors() {
-	local comp=${1:-shop} age=${2:-0} i
-	for i in $(seq 60); do
-		printf '{"type":"log","ts":%d,"level":"ERROR","message":"could not get a database connection from the pool (waited %d ms)","component":"%s","tenant":"acme"}\n' \
-			$((NOW - age - 3000 + i * 40)) $((5000 + i)) "$comp"
-	done
-}
 
 cycle_dirs() {
 	find "$SB_STATE_DIR/cycles" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort

@@ -82,3 +82,13 @@ standard_change() {
 	validated "${1:-c1}" "$(modify config.json "$(jq -c '.db.pool_size = 40' shop/config.json)")" \
 		"$(create lib/extra/helper.py $'def helper():\n    return 1\n')" "$(delete OVERVIEW.md)"
 }
+
+# pool_errors [COMPONENT] [AGE-SECONDS]: 60 connection-pool errors of a component (default shop),
+# tenant acme, one every 40 s, the last AGE seconds (default 0) before $NOW (default now)
+pool_errors() {
+	local comp=${1:-shop} age=${2:-0} now=${NOW:-$(date -u +%s)} i
+	for i in $(seq 60); do
+		printf '{"type":"log","ts":%d,"level":"ERROR","message":"could not get a database connection from the pool (waited %d ms)","component":"%s","tenant":"acme"}\n' \
+			$((now - age - 3000 + i * 40)) $((5000 + i)) "$comp"
+	done
+}

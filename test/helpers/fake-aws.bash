@@ -26,65 +26,11 @@
 
 FAKE_AWS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fake-aws" && pwd)
 
-# _fake_aws_skip REASON: skip the test; in setup_file, where bats 1.8 cannot
-# skip, keep REASON for fake_aws_start, which skips each test that calls it.
-_fake_aws_skip() {
-	if [ -n "${BATS_TEST_NAME:-}" ]; then
-		skip "$1"
-	fi
-	export FAKE_AWS_SKIP="$1"
-	return 0
-}
-
-# _fake_aws_installed: true when node_modules matches package.json.
-_fake_aws_installed() {
-	[ -f "$FAKE_AWS_DIR/node_modules/@smithy/signature-v4/package.json" ] &&
-		cmp -s "$FAKE_AWS_DIR/package.json" "$FAKE_AWS_DIR/node_modules/.sb-installed"
-}
+# shellcheck source=npm.bash
+source "$(dirname "${BASH_SOURCE[0]}")/npm.bash"
 
 fake_aws_install() {
-	local lock log status reason failed
-	unset FAKE_AWS_SKIP
-	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-		_fake_aws_skip "fake AWS endpoint: node and npm are needed (scripts/ensure-deps installs them)"
-		return
-	fi
-	_fake_aws_installed && return 0
-	# Parallel test files install once: the first takes the lock, the others
-	# wait for it and then find the packages there.
-	exec {lock}<"$FAKE_AWS_DIR"
-	if ! flock -w 600 "$lock"; then
-		exec {lock}<&-
-		_fake_aws_skip "fake AWS endpoint: timed out waiting for another npm install"
-		return
-	fi
-	# A failed install is not tried again by the later files of the same run.
-	failed="${BATS_RUN_TMPDIR:-/nonexistent}/fake-aws-install-failed"
-	if [ -f "$failed" ]; then
-		exec {lock}<&-
-		_fake_aws_skip "$(cat "$failed")"
-		return
-	fi
-	if ! _fake_aws_installed; then
-		log=$(mktemp) || { exec {lock}<&-; return 1; }
-		status=0
-		timeout 600 npm install --no-audit --no-fund --fetch-retries=1 --fetch-retry-mintimeout=2000 \
-			--fetch-retry-maxtimeout=10000 --prefix "$FAKE_AWS_DIR" >"$log" 2>&1 </dev/null 3>&- ||
-			status=$?
-		if [ "$status" -eq 0 ]; then
-			cp "$FAKE_AWS_DIR/package.json" "$FAKE_AWS_DIR/node_modules/.sb-installed"
-		else
-			reason="fake AWS endpoint: npm install failed (status $status): $(grep -m1 -i 'err' "$log" || tail -1 "$log")"
-			[ -d "${BATS_RUN_TMPDIR:-}" ] && echo "$reason" >"$failed"
-			rm -f "$log"
-			exec {lock}<&-
-			_fake_aws_skip "$reason"
-			return
-		fi
-		rm -f "$log"
-	fi
-	exec {lock}<&-
-	return 0
+	npm_install_once "$FAKE_AWS_DIR" "fake AWS endpoint" FAKE_AWS_SKIP @smithy/signature-v4/package.json
 }
 
 # _fake_aws_now_ms: the time in milliseconds, for deadlines.
