@@ -14,8 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -227,33 +225,18 @@ static void write_cycle_json(const struct cycle *cy, double end)
  */
 static int run_process(char **argv, const char *in, const char *out, const char *err)
 {
-	pid_t pid = fork();
+	pid_t pid = sb_proc_spawn(argv, in, out, 1, err, 1);
 	int status;
 
 	if (pid < 0)
 		sb_die(SB_EXIT_IO, "cannot start %s:", argv[0]);
-	if (pid == 0) {
-		int fi = open(in ? in : "/dev/null", O_RDONLY), fo = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600),
-		    fe = open(err, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		setpgid(0, 0);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		if (fi < 0 || fo < 0 || fe < 0 || dup2(fi, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-			_exit(127);
-		execvp(argv[0], argv);
-		dprintf(2, "sb-cycle: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	setpgid(pid, pid); /* also here: no race with a signal before the child's own call */
 	running_group = pid;
 	if (stop_signal)
 		kill(-pid, SIGTERM);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			sb_die(SB_EXIT_IO, "waiting for %s:", argv[0]);
+	if ((status = sb_proc_wait(pid)) < 0)
+		sb_die(SB_EXIT_IO, "waiting for %s:", argv[0]);
 	running_group = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return status;
 }
 
 static struct stage *begin_stage(struct cycle *cy, const char *name, const char *in)

@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -154,28 +153,13 @@ static jv tool_error(const char *fmt, ...)
 /* Run a sibling tool (argv[0] its name): stdin from in or /dev/null, stdout and stderr to files. */
 static int run_tool(char **argv, const char *in, const char *out, const char *err)
 {
-	char *path = sb_tool_path(argv[0]);
-	int status;
+	char *name = argv[0];
 
-	pid_t pid = fork();
-	if (pid < 0) {
-		free(path);
-		return -1;
-	}
-	if (pid == 0) {
-		int fi = open(in ? in : "/dev/null", O_RDONLY), fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600),
-		    fe = open(err, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fi < 0 || fo < 0 || fe < 0 || dup2(fi, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		execvp(path, argv);
-		_exit(127);
-	}
-	free(path);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	argv[0] = sb_tool_path(name);
+	pid_t pid = sb_proc_spawn(argv, in, out, 0, err, 0);
+	free(argv[0]);
+	argv[0] = name;
+	return pid < 0 ? -1 : sb_proc_wait(pid);
 }
 
 /* Every JSON object line of a file. */

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -167,4 +168,38 @@ char *sb_tool_path(const char *name)
 		free(path);
 	}
 	return sb_strdup(name);
+}
+
+pid_t sb_proc_spawn(char *const argv[], const char *in, const char *out, int append, const char *err, int own_group)
+{
+	pid_t pid = fork();
+
+	if (pid != 0) {
+		if (pid > 0 && own_group)
+			setpgid(pid, pid); /* here too: no window in which a signal to the group misses it */
+		return pid;
+	}
+	int fi = open(in ? in : "/dev/null", O_RDONLY),
+	    fo = open(out, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0600),
+	    fe = open(err, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (own_group)
+		setpgid(0, 0);
+	for (size_t i = 0; i < sizeof passed_on / sizeof *passed_on; i++)
+		signal(passed_on[i], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	if (fi < 0 || fo < 0 || fe < 0 || dup2(fi, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+		_exit(127);
+	execvp(argv[0], argv);
+	dprintf(2, "%s: cannot run %s: %s\n", sb_progname, argv[0], strerror(errno));
+	_exit(127);
+}
+
+int sb_proc_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -3,6 +3,7 @@
 #define SB_PROC_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Output kept from a program: its first bytes, enough for a message. */
 #define SB_PROC_MAX_OUTPUT 65536
@@ -24,6 +25,17 @@ enum sb_proc_result {
  */
 enum sb_proc_result sb_proc_run(const char *const argv[], const char *cwd, double timeout, int *status,
 				char **output);
+
+/*
+ * Start argv (argv[0] looked up on PATH) with stdin from in (NULL:
+ * /dev/null), stdout to the file out (appended with append, else
+ * truncated) and stderr appended to err, default signal dispositions, and
+ * with own_group in a process group of its own. The pid, or -1 and errno.
+ */
+pid_t sb_proc_spawn(char *const argv[], const char *in, const char *out, int append, const char *err, int own_group);
+
+/* Wait for a child: its exit status, 128 + the signal that ended it, or -1 and errno. */
+int sb_proc_wait(pid_t pid);
 
 /*
  * The sb tool name as installed next to the running one (bin/ of a build,
